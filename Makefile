@@ -1,0 +1,155 @@
+# fleetprof — one entry point: make, make test, make run, make deps, make bench.
+#
+# Sources are found by pattern, so adding a module needs no Makefile change:
+#   shared/*.c            -> $(B)/libshared.a   (both programs and the tests)
+#   server/*.c            -> $(B)/libserver.a   (all but main.c) + $(B)/fleetprof-server
+#   agent/*.c             -> $(B)/libagent.a    (all but main.c) + $(B)/fleetprof-agent
+#   agent/*.bpf.c         -> $(B)/*.bpf.o -> $(B)/*.skel.h  (CO-RE, never committed)
+#   tests/unit/test_*.c   -> $(B)/tests/test_*  (linked with all three archives)
+#   tests/fuzz/fuzz_*.c   -> $(B)/fuzz/fuzz_*   (clang libFuzzer, `make fuzz`)
+#
+# SAN=1 builds with ASan+UBSan into build/san; `make test` uses that build.
+
+SAN ?= 0
+ifeq ($(SAN),1)
+B := build/san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+B := build
+SANFLAGS :=
+endif
+
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PKGS := libmicrohttpd jansson libcurl libbpf libelf zlib sqlite3
+
+WARN := -Wall -Wextra -Werror -Wvla -Wstrict-prototypes -Wformat=2
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -fno-omit-frame-pointer \
+	-Ishared -Iserver -Iagent -I$(B) -MMD -MP
+LDLIBS := -lmicrohttpd -ljansson -lcurl -lbpf -lelf -lsqlite3 -lz -luuid -lstdc++ -lpthread -lm
+ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
+
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+SHARED_SRC := $(wildcard shared/*.c)
+SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
+AGENT_SRC  := $(filter-out agent/main.c %.bpf.c,$(wildcard agent/*.c))
+BPF_SRC    := $(wildcard agent/*.bpf.c)
+UNIT_SRC   := $(wildcard tests/unit/test_*.c)
+UNIT_HELP  := $(filter-out tests/unit/test_%,$(wildcard tests/unit/*.c))
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+
+SHARED_OBJ := $(SHARED_SRC:%.c=$(B)/obj/%.o)
+SERVER_OBJ := $(SERVER_SRC:%.c=$(B)/obj/%.o)
+AGENT_OBJ  := $(AGENT_SRC:%.c=$(B)/obj/%.o)
+UNIT_HELP_OBJ := $(UNIT_HELP:%.c=$(B)/obj/%.o)
+SKELS      := $(patsubst agent/%.bpf.c,$(B)/%.skel.h,$(BPF_SRC))
+UNIT_BIN   := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-6s %s\n' $(1) $(2);
+endif
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.PHONY: all deps deps-check test unit-tests run bench fuzz clean
+
+all: deps-check $(B)/fleetprof-server $(B)/fleetprof-agent $(UNIT_BIN) $(B)/tests/workloads
+
+# ---- dependencies -------------------------------------------------------------------------------
+# Debian packages the build, the tests and the benchmarks need. `make deps` installs what is missing;
+# every build target checks first (cheap: dpkg -s) and installs only when something is absent.
+DEB_PKGS := build-essential pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
+	libmicrohttpd-dev libsqlite3-dev libjansson-dev libcurl4-openssl-dev uuid-dev \
+	libgnutls28-dev libclang-rt-14-dev python3 sqlite3 curl wrk procps util-linux iproute2
+
+deps:
+	$(Q)missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:" $$missing; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "all Debian packages present"; fi
+
+deps-check:
+	$(Q)for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || { $(MAKE) --no-print-directory deps; break; }; done
+
+# ---- C ------------------------------------------------------------------------------------------
+$(B)/obj/%.o: %.c | $(SKELS)
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/libshared.a: $(SHARED_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(B)/libserver.a: $(SERVER_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(B)/libagent.a: $(AGENT_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+LIBS := $(B)/libserver.a $(B)/libagent.a $(B)/libshared.a
+
+$(B)/fleetprof-server: $(B)/obj/server/main.o $(B)/libserver.a $(B)/libshared.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/fleetprof-agent: $(B)/obj/agent/main.o $(B)/libagent.a $(B)/libshared.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(UNIT_HELP_OBJ) $(LIBS)
+	@mkdir -p $(dir $@)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_HELP_OBJ) -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS)
+
+# ---- BPF (CO-RE) --------------------------------------------------------------------------------
+$(B)/vmlinux.h:
+	@mkdir -p $(B)
+	$(call msg,BTF,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(B)/%.bpf.o: agent/%.bpf.c agent/%.h $(B)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(B) -Iagent -c $< -o $@.tmp
+	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
+
+$(B)/%.skel.h: $(B)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# ---- test workloads (ground truth; built without sanitizers, with frame pointers) ---------------
+WL_SRC := $(wildcard tests/workloads/*.c)
+$(B)/tests/workloads: $(WL_SRC) tests/workloads/build.sh
+	@mkdir -p $@
+	$(call msg,WL,$@)
+	$(Q)sh tests/workloads/build.sh $@ && touch $@
+
+# ---- entry points -------------------------------------------------------------------------------
+test:
+	$(Q)$(MAKE) --no-print-directory SAN=1 all
+	$(Q)FLEETPROF_BUILD=build/san tests/run
+
+run: all
+	$(Q)deploy/run-local.sh
+
+bench: all
+	$(Q)bench/run-all.sh
+
+fuzz: deps-check
+	$(Q)mkdir -p $(B)/fuzz
+	$(Q)for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+		$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Ishared -Iserver \
+		$$f $(SHARED_SRC) $(SERVER_SRC) -o $(B)/fuzz/$$n $(LDLIBS) || exit 1; done
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)
