@@ -5,17 +5,19 @@
 #   server/*.c            -> $(B)/libserver.a   (all but main.c) + $(B)/fleetprof-server
 #   agent/*.c             -> $(B)/libagent.a    (all but main.c) + $(B)/fleetprof-agent
 #   agent/*.bpf.c         -> $(B)/*.bpf.o -> $(B)/*.skel.h  (CO-RE, never committed)
-#   tests/unit/test_*.c   -> $(B)/tests/test_*  (linked with all three archives)
+#   tests/unit/test_*.c   -> $(B)/tests/test_*  test_server_* link libserver, test_agent_* libagent,
+#                            any other only libshared (plus tests/unit/*.c helpers that are not tests)
 #   tests/fuzz/fuzz_*.c   -> $(B)/fuzz/fuzz_*   (clang libFuzzer, `make fuzz`)
 #
 # SAN=1 builds with ASan+UBSan into build/san; `make test` uses that build.
 
 SAN ?= 0
+# B (the build directory) may be overridden, e.g. `make B=build/mine`, to keep builds apart.
 ifeq ($(SAN),1)
-B := build/san
+B ?= build/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 else
-B := build
+B ?= build
 SANFLAGS :=
 endif
 
@@ -80,7 +82,13 @@ deps-check:
 	$(Q)for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || { $(MAKE) --no-print-directory deps; break; }; done
 
 # ---- C ------------------------------------------------------------------------------------------
-$(B)/obj/%.o: %.c | $(SKELS)
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call msg,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# agent objects may include generated BPF skeletons
+$(B)/obj/agent/%.o: agent/%.c | $(SKELS)
 	@mkdir -p $(dir $@)
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
@@ -95,8 +103,6 @@ $(B)/libagent.a: $(AGENT_OBJ)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-LIBS := $(B)/libserver.a $(B)/libagent.a $(B)/libshared.a
-
 $(B)/fleetprof-server: $(B)/obj/server/main.o $(B)/libserver.a $(B)/libshared.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -105,10 +111,17 @@ $(B)/fleetprof-agent: $(B)/obj/agent/main.o $(B)/libagent.a $(B)/libshared.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/%: $(B)/obj/tests/unit/%.o $(UNIT_HELP_OBJ) $(LIBS)
+define unit_link
 	@mkdir -p $(dir $@)
 	$(call msg,LD,$@)
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_HELP_OBJ) -Wl,--start-group $(LIBS) -Wl,--end-group $(LDLIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(UNIT_HELP_OBJ) -Wl,--start-group $(1) -Wl,--end-group $(LDLIBS)
+endef
+$(B)/tests/test_server_%: $(B)/obj/tests/unit/test_server_%.o $(UNIT_HELP_OBJ) $(B)/libserver.a $(B)/libshared.a
+	$(call unit_link,$(B)/libserver.a $(B)/libshared.a)
+$(B)/tests/test_agent_%: $(B)/obj/tests/unit/test_agent_%.o $(UNIT_HELP_OBJ) $(B)/libagent.a $(B)/libshared.a
+	$(call unit_link,$(B)/libagent.a $(B)/libshared.a)
+$(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(UNIT_HELP_OBJ) $(B)/libshared.a
+	$(call unit_link,$(B)/libshared.a)
 
 # ---- BPF (CO-RE) --------------------------------------------------------------------------------
 $(B)/vmlinux.h:
