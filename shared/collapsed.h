@@ -29,8 +29,14 @@ typedef int (*col_stack_fn)(void *ctx, const char *stack, size_t len, uint64_t c
 /* Parse a whole profile text. If the first line starts with "# ", its remainder is the header:
  * *header (if header != NULL) gets a malloc'd NUL-terminated copy (caller frees), else NULL.
  * Empty lines are skipped; lines starting with '#' after the first are comments and skipped.
+ * Lines end in "\n" or "\r\n". The count is the text after the last space: decimal digits only,
+ * 1..UINT64_MAX. The stack is everything before that space (frames may contain spaces).
+ * Empty frames: the first two frames (appid index and container name, which gProfiler leaves
+ * empty when container names are off: "0;;python;main 3") may be empty; any other empty frame
+ * and an empty leaf are errors ("a; 3", "0;;a;;b 3").
  * Returns 0, a callback's error, or -EINVAL with err filled (bad count, empty stack, empty frame,
- * line too long, too many frames, NUL byte). */
+ * line too long, too many frames, NUL byte). err may be NULL; err->msg starts with "line N: ".
+ * fn may be NULL (validation only). On error *header is freed and set to NULL. */
 int col_parse(const char *text, size_t len, char **header, col_stack_fn fn, void *ctx,
 	      struct col_error *err) __attribute__((warn_unused_result));
 
@@ -46,9 +52,14 @@ struct col_agg;
 struct col_agg *col_agg_new(size_t max_stacks);
 void col_agg_free(struct col_agg *a);           /* NULL is a no-op */
 
-/* Add count to stack (copied). 0, -ENOSPC when a new stack would pass max_stacks (its count is
+/* Add count to stack (copied; any bytes, len may be 0). count 0 is a no-op. Counts saturate at
+ * UINT64_MAX. 0, -ENOSPC when a new stack would pass max_stacks (its count is
  * added to the dropped tally instead), -ENOMEM. */
 int col_agg_add(struct col_agg *a, const char *stack, size_t len, uint64_t count);
+
+/* A col_stack_fn that adds into the struct col_agg passed as ctx, for col_parse(..., col_agg_add_cb,
+ * agg, ...). Stacks refused for space are counted in col_agg_dropped() and do not stop parsing. */
+int col_agg_add_cb(void *agg, const char *stack, size_t len, uint64_t count);
 
 size_t col_agg_size(const struct col_agg *a);      /* distinct stacks */
 uint64_t col_agg_total(const struct col_agg *a);   /* sum of counts kept */
