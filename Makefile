@@ -88,10 +88,7 @@ $(B)/obj/%.o: %.c
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # agent objects may include generated BPF skeletons
-$(B)/obj/agent/%.o: agent/%.c | $(SKELS)
-	@mkdir -p $(dir $@)
-	$(call msg,CC,$<)
-	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+$(AGENT_OBJ) $(B)/obj/agent/main.o: | $(SKELS)
 
 $(B)/libshared.a: $(SHARED_OBJ)
 	$(call msg,AR,$@)
@@ -129,12 +126,14 @@ $(B)/vmlinux.h:
 	$(call msg,BTF,$@)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(B)/%.bpf.o: agent/%.bpf.c agent/%.h $(B)/vmlinux.h
+BPF_OBJ := $(patsubst agent/%.bpf.c,$(B)/%.bpf.o,$(BPF_SRC))
+.SECONDARY: $(BPF_OBJ)
+$(BPF_OBJ): $(B)/%.bpf.o: agent/%.bpf.c agent/%.h $(B)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(B) -Iagent -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
 
-$(B)/%.skel.h: $(B)/%.bpf.o
+$(SKELS): $(B)/%.skel.h: $(B)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 

@@ -1,0 +1,133 @@
+/* On-disk upload spool: order, persistence across reopen, the byte bound, malformed files. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "spool.h"
+#include "t.h"
+
+static char dir[64];
+
+static void fresh_dir(void)
+{
+	char cmd[128];
+	if (dir[0]) {
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd) != 0)
+			return;
+	}
+	snprintf(dir, sizeof(dir), "/tmp/fp-spool-XXXXXX");
+	if (!mkdtemp(dir))
+		dir[0] = '\0';
+}
+
+T_TEST(fifo_and_reopen)
+{
+	fresh_dir();
+	struct spool *sp = spool_open(dir, 1 << 20);
+	struct spool_item it;
+	T_CHECK(sp != NULL);
+	if (!sp)
+		return;
+	T_CHECK(spool_oldest(sp, &it) == -ENOENT);
+	T_CHECK(spool_put(sp, "service=a&n=1", "one", 3, NULL) == 0);
+	T_CHECK(spool_put(sp, "service=a&n=2", "two\0bin", 7, NULL) == 0);
+	T_CHECK(spool_count(sp) == 2);
+	T_CHECK(spool_bytes(sp) == (14 + 3) + (14 + 7));
+	spool_free(sp);
+
+	sp = spool_open(dir, 1 << 20);
+	T_CHECK(sp != NULL && spool_count(sp) == 2);
+	if (!sp)
+		return;
+	T_CHECK(spool_oldest(sp, &it) == 0);
+	T_CHECK(strcmp(it.meta, "service=a&n=1") == 0 && it.len == 3 && memcmp(it.data, "one", 3) == 0);
+	T_CHECK(spool_remove(sp, it.seq) == 0);
+	spool_item_release(&it);
+	T_CHECK(spool_oldest(sp, &it) == 0);
+	T_CHECK(strcmp(it.meta, "service=a&n=2") == 0 && it.len == 7 && memcmp(it.data, "two\0bin", 7) == 0);
+	/* a new put after reopen gets a later sequence than what is there */
+	T_CHECK(spool_put(sp, "n=3", "3", 1, NULL) == 0);
+	T_CHECK(spool_remove(sp, it.seq) == 0);
+	spool_item_release(&it);
+	T_CHECK(spool_oldest(sp, &it) == 0 && strcmp(it.meta, "n=3") == 0);
+	spool_item_release(&it);
+	spool_free(sp);
+}
+
+T_TEST(bound_drops_oldest)
+{
+	fresh_dir();
+	struct spool *sp = spool_open(dir, 100);   /* each item below is 4 + 1 + 36 = 41 bytes */
+	struct spool_item it;
+	char body[36], meta[8];
+	size_t dropped = 99;
+	T_CHECK(sp != NULL);
+	if (!sp)
+		return;
+	memset(body, 'b', sizeof(body));
+	for (int i = 0; i < 5; i++) {
+		snprintf(meta, sizeof(meta), "m=%d", i);
+		T_CHECK(spool_put(sp, meta, body, sizeof(body), &dropped) == 0);
+		T_CHECKF(dropped == (i >= 2 ? 1u : 0u), "put %d dropped %zu", i, dropped);
+	}
+	T_CHECK(spool_count(sp) == 2);
+	T_CHECK(spool_bytes(sp) <= 100);
+	T_CHECK(spool_oldest(sp, &it) == 0 && strcmp(it.meta, "m=3") == 0);
+	spool_item_release(&it);
+	char big[200] = {0};
+	T_CHECK(spool_put(sp, "x", big, sizeof(big), NULL) == -EFBIG);
+	T_CHECK(spool_put(sp, "bad\nmeta", "x", 1, NULL) == -EINVAL);
+	T_CHECK(spool_count(sp) == 2);
+	spool_free(sp);
+}
+
+T_TEST(malformed_and_partial_files)
+{
+	fresh_dir();
+	char path[128];
+	FILE *f;
+	snprintf(path, sizeof(path), "%s/00000000000000000001.spool", dir);
+	f = fopen(path, "w");
+	if (f) { fputs("no newline here", f); fclose(f); }
+	snprintf(path, sizeof(path), "%s/00000000000000000002.spool", dir);
+	f = fopen(path, "w");
+	if (f) { fputs("meta=2\nbody", f); fclose(f); }
+	snprintf(path, sizeof(path), "%s/00000000000000000003.spool.tmp", dir);
+	f = fopen(path, "w");
+	if (f) { fputs("half", f); fclose(f); }
+	snprintf(path, sizeof(path), "%s/unrelated.txt", dir);
+	f = fopen(path, "w");
+	if (f) { fputs("x", f); fclose(f); }
+
+	struct spool *sp = spool_open(dir, 1 << 20);
+	struct spool_item it;
+	T_CHECK(sp != NULL);
+	if (!sp)
+		return;
+	T_CHECK(spool_count(sp) == 2);
+	snprintf(path, sizeof(path), "%s/00000000000000000003.spool.tmp", dir);
+	T_CHECK(access(path, F_OK) != 0);           /* unfinished write removed */
+	T_CHECK(spool_oldest(sp, &it) == 0);         /* the malformed first one is skipped */
+	T_CHECK(it.seq == 2 && strcmp(it.meta, "meta=2") == 0 && it.len == 4);
+	spool_item_release(&it);
+	T_CHECK(spool_count(sp) == 1);
+	T_CHECK(spool_put(sp, "m", "x", 1, NULL) == 0);
+	T_CHECK(spool_oldest(sp, &it) == 0 && it.seq == 2);
+	spool_item_release(&it);
+	spool_free(sp);
+}
+
+int main(void)
+{
+	T_RUN(fifo_and_reopen);
+	T_RUN(bound_drops_oldest);
+	T_RUN(malformed_and_partial_files);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+	return t_done();
+}
