@@ -15,6 +15,8 @@ struct jv_err {
 	char msg[200];
 };
 
+/* *out borrows the string inside obj (valid while obj lives). max_len is in bytes; 0 means no
+ * limit. Strings with embedded NUL characters are refused. */
 int jv_string(json_t *obj, const char *key, bool required, size_t max_len, const char **out,
 	      struct jv_err *err);
 /* Integers; a JSON real with an integral value is accepted. Range-checked [min, max]. */
@@ -32,8 +34,9 @@ int jv_array(json_t *obj, const char *key, bool required, size_t max_items, json
 /* An object (borrowed). */
 int jv_object(json_t *obj, const char *key, bool required, json_t **out, struct jv_err *err);
 
-/* Parse a JSON text that must be an object. NULL with err filled (position and jansson's
- * message) on failure. The caller owns the result (json_decref). */
+/* Parse a JSON text that must be an object. Duplicate keys are refused. NULL with errno=EINVAL
+ * and err filled ("invalid JSON at line L, column C: ..." or "JSON body must be an object").
+ * The caller owns the result (json_decref). */
 json_t *jv_parse_object(const char *text, size_t len, struct jv_err *err);
 
 #endif
