@@ -190,7 +190,7 @@ json_t *jv_parse_object(const char *text, size_t len, struct jv_err *err)
 		errno = EINVAL;
 		return NULL;
 	}
-	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!root) {
 		fail(err, "invalid JSON at line %d, column %d: %s", jerr.line, jerr.column,
 		     jerr.text);
