@@ -1,0 +1,170 @@
+/* container.c — see container.h. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "container.h"
+
+static int is_hex_run(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)p[i]) || isupper((unsigned char)p[i]))
+			return 0;
+	return 1;
+}
+
+/* Look for a container id in one path component [c, c+len). */
+static int component_id(const char *c, size_t len, struct container_info *info)
+{
+	static const struct {
+		const char *prefix;
+		enum container_kind kind;
+	} scopes[] = {
+		{ "docker-", CONTAINER_DOCKER },
+		{ "cri-containerd-", CONTAINER_CONTAINERD },
+		{ "crio-", CONTAINER_CRIO },
+		{ "libpod-", CONTAINER_PODMAN },
+	};
+	if (len == CONTAINER_ID_LEN && is_hex_run(c, len)) {
+		memcpy(info->id, c, len);
+		info->id[len] = '\0';
+		info->kind = CONTAINER_OTHER;
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]); i++) {
+		size_t pl = strlen(scopes[i].prefix);
+		if (len == pl + CONTAINER_ID_LEN + 6 && strncmp(c, scopes[i].prefix, pl) == 0 &&
+		    strncmp(c + pl + CONTAINER_ID_LEN, ".scope", 6) == 0 &&
+		    is_hex_run(c + pl, CONTAINER_ID_LEN)) {
+			memcpy(info->id, c + pl, CONTAINER_ID_LEN);
+			info->id[CONTAINER_ID_LEN] = '\0';
+			info->kind = scopes[i].kind;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* "pod<uid>" or "kubepods-besteffort-pod<uid_with_underscores>.slice" */
+static void component_pod(const char *c, size_t len, struct container_info *info)
+{
+	const char *p = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i + 3 <= len; i++) {
+		if (strncmp(c + i, "pod", 3) == 0 && (i == 0 || c[i - 1] == '-')) {
+			p = c + i + 3;
+			n = len - i - 3;
+			if (n > 6 && strncmp(p + n - 6, ".slice", 6) == 0)
+				n -= 6;
+			break;
+		}
+	}
+	if (!p || n != 36)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		char ch = p[i] == '_' ? '-' : p[i];
+		if (!(isxdigit((unsigned char)ch) || ch == '-'))
+			return;
+		info->pod_uid[i] = ch;
+	}
+	info->pod_uid[n] = '\0';
+}
+
+int container_parse_cgroup(const char *text, struct container_info *info)
+{
+	const char *line = text;
+	memset(info, 0, sizeof(*info));
+	while (line && *line) {
+		const char *eol = strchr(line, '\n');
+		size_t llen = eol ? (size_t)(eol - line) : strlen(line);
+		const char *c1 = memchr(line, ':', llen);
+		const char *c2 = c1 ? memchr(c1 + 1, ':', llen - (size_t)(c1 + 1 - line)) : NULL;
+		if (c2) {
+			const char *p = c2 + 1, *end = line + llen;
+			struct container_info cur = { 0 };
+			while (p < end) {
+				const char *slash = memchr(p, '/', (size_t)(end - p));
+				const char *ce = slash ? slash : end;
+				if (ce > p) {
+					component_pod(p, (size_t)(ce - p), &cur);
+					component_id(p, (size_t)(ce - p), &cur);
+				}
+				p = ce + 1;
+			}
+			if (cur.kind != CONTAINER_NONE) {
+				if (cur.kind == CONTAINER_OTHER && strstr(line, "/docker/") &&
+				    (size_t)(strstr(line, "/docker/") - line) < llen)
+					cur.kind = CONTAINER_DOCKER;
+				*info = cur;
+				return 1;
+			}
+		}
+		line = eol ? eol + 1 : NULL;
+	}
+	return 0;
+}
+
+/* "Name":"/foo" from Docker's config.v2.json, bounded read. */
+static int docker_name(const char *docker_root, const char *id, char *out, size_t n)
+{
+	char path[512], *buf = NULL, *p, *q;
+	FILE *f;
+	size_t got;
+	int rc = -ENOENT;
+	snprintf(path, sizeof(path), "%s/containers/%s/config.v2.json", docker_root, id);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	buf = malloc(256 * 1024);
+	if (!buf)
+		goto out;
+	got = fread(buf, 1, 256 * 1024 - 1, f);
+	buf[got] = '\0';
+	p = strstr(buf, "\"Name\":\"");
+	if (!p)
+		goto out;
+	p += 8;
+	if (*p == '/')
+		p++;
+	q = strchr(p, '"');
+	if (!q || q == p || (size_t)(q - p) >= n)
+		goto out;
+	memcpy(out, p, (size_t)(q - p));
+	out[q - p] = '\0';
+	for (char *s = out; *s; s++)
+		if (*s == ';' || (unsigned char)*s < 0x20)
+			*s = '_';
+	rc = 0;
+out:
+	free(buf);
+	fclose(f);
+	return rc;
+}
+
+int container_name_of_pid(const char *proc_root, const char *docker_root, pid_t pid,
+			  char *out, size_t n)
+{
+	char path[128], text[4096];
+	struct container_info info;
+	FILE *f;
+	size_t got;
+
+	if (n)
+		out[0] = '\0';
+	snprintf(path, sizeof(path), "%s/%d/cgroup", proc_root, (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	got = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[got] = '\0';
+	if (!container_parse_cgroup(text, &info))
+		return 0;
+	if (docker_root && (info.kind == CONTAINER_DOCKER || info.kind == CONTAINER_OTHER) &&
+	    docker_name(docker_root, info.id, out, n) == 0)
+		return 1;
+	snprintf(out, n, "%.12s", info.id);
+	return 1;
+}

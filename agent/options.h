@@ -1,0 +1,49 @@
+/* options.h — the agent's command line. Flag names follow gProfiler's where the meaning is the
+ * same (-d/--profiling-duration, -f/--profiling-frequency, -c/--continuous, -o/--output-dir,
+ * --no-flamegraph, --rotating-output, --pids, --perf-mode, -v/--verbose, --log-file). */
+#ifndef FP_OPTIONS_H
+#define FP_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define OPT_MAX_PIDS      1024
+#define OPT_MAX_FREQUENCY 1000
+#define OPT_MAX_DURATION  86400
+#define FLEETPROF_VERSION "0.1.0"
+
+enum perf_mode {
+	PERF_MODE_AUTO = 0,   /* BPF, falling back to perf_event_open when BPF cannot load */
+	PERF_MODE_BPF,        /* BPF only: fail if it cannot load */
+	PERF_MODE_PERF,       /* perf_event_open ring buffers, no BPF */
+	PERF_MODE_DISABLED,   /* no native sampling */
+};
+
+struct options {
+	unsigned duration;        /* seconds per profile */
+	unsigned frequency;       /* Hz */
+	bool continuous;
+	const char *output_dir;   /* borrowed from argv; NULL = no local output */
+	bool flamegraph;
+	bool rotating_output;
+	pid_t pids[OPT_MAX_PIDS];
+	size_t npids;
+	enum perf_mode perf_mode;
+	bool verbose;
+	const char *log_file;     /* borrowed from argv */
+	bool include_idle;
+	bool progress;            /* may be switched off with --no-progress */
+	char run_arguments[1024]; /* argv joined with spaces, for the profile header */
+};
+
+enum opt_result { OPT_RUN = 0, OPT_EXIT_OK, OPT_EXIT_USAGE };
+
+/* Parse argv into o (defaults first). Help and version go to out; errors to err.
+ * OPT_RUN: go on; OPT_EXIT_OK: --help/--version printed, exit 0; OPT_EXIT_USAGE: exit 2. */
+enum opt_result options_parse(struct options *o, int argc, char **argv, FILE *out, FILE *err);
+
+const char *options_perf_mode_name(enum perf_mode m);
+
+#endif

@@ -1,0 +1,408 @@
+/* perfev.c — see perfev.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <linux/perf_event.h>
+
+#include "perfev.h"
+#include "hostinfo.h"
+#include "log.h"
+
+#define RING_PAGES     16          /* data pages per CPU (power of two): 64 KiB */
+#define COMM_SLOTS     4096        /* tid -> comm cache per snapshot (open addressing) */
+#define MAX_RECORD     (8 + 8 + 8 + 8 * (SAMPLER_MAX_DEPTH + 8))
+
+struct agg_entry {
+	struct agg_entry *next;
+	uint64_t hash, count;
+	uint32_t tgid, pid, nkern, nuser;
+	char comm[SAMPLER_COMM_LEN];
+	uint64_t ips[];            /* nkern kernel ips then nuser user ips, leaf first */
+};
+
+struct comm_slot {
+	uint32_t tid;              /* 0 = empty */
+	char comm[SAMPLER_COMM_LEN];
+};
+
+struct ring {
+	int fd;
+	void *base;                /* metadata page + data */
+	size_t data_size;
+};
+
+struct perfev {
+	struct ring *rings;
+	struct pollfd *pfds;
+	int nrings;
+	size_t page_size;
+	/* filtering */
+	uint32_t self_tgid;
+	bool include_idle;
+	uint32_t *pids;            /* sorted tgids, or NULL */
+	size_t npids;
+	/* aggregation */
+	struct agg_entry **buckets;
+	uint32_t nbuckets, nentries, max_entries;
+	struct comm_slot *comms;
+	uint64_t samples, lost, samples_total;
+	uint8_t rec[MAX_RECORD];
+	uint64_t kern[SAMPLER_MAX_DEPTH], user[SAMPLER_MAX_DEPTH];
+};
+
+int perfev_split_callchain(const uint64_t *ips, uint64_t nr, uint64_t *kern, uint32_t *nkern,
+			   uint64_t *user, uint32_t *nuser, uint32_t max)
+{
+	int ctx = 0; /* 0 unknown, 1 kernel, 2 user */
+	*nkern = *nuser = 0;
+	for (uint64_t i = 0; i < nr; i++) {
+		uint64_t ip = ips[i];
+		if (ip >= (uint64_t)PERF_CONTEXT_MAX) {
+			if (ip == (uint64_t)PERF_CONTEXT_KERNEL)
+				ctx = 1;
+			else if (ip == (uint64_t)PERF_CONTEXT_USER)
+				ctx = 2;
+			else
+				ctx = 0; /* hypervisor, guest: not ours */
+			continue;
+		}
+		if (ctx == 1 && *nkern < max)
+			kern[(*nkern)++] = ip;
+		else if (ctx == 2 && *nuser < max)
+			user[(*nuser)++] = ip;
+	}
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static bool wanted(const struct perfev *p, uint32_t tgid, uint32_t tid)
+{
+	if (tid == 0 && !p->include_idle)
+		return false;
+	if (p->self_tgid && tgid == p->self_tgid)
+		return false;
+	if (p->pids && !bsearch(&tgid, p->pids, p->npids, sizeof(uint32_t), cmp_u32))
+		return false;
+	return true;
+}
+
+static void comm_of(struct perfev *p, uint32_t tgid, uint32_t tid, char out[SAMPLER_COMM_LEN])
+{
+	uint32_t h = (tid * 2654435761u) & (COMM_SLOTS - 1);
+	char path[64];
+	int fd;
+	ssize_t n;
+	for (uint32_t i = 0; i < 16; i++) {
+		struct comm_slot *s = &p->comms[(h + i) & (COMM_SLOTS - 1)];
+		if (s->tid == tid) {
+			memcpy(out, s->comm, SAMPLER_COMM_LEN);
+			return;
+		}
+		if (s->tid == 0) {
+			h = (h + i) & (COMM_SLOTS - 1);
+			goto miss;
+		}
+	}
+	h = COMM_SLOTS; /* probe run full: look up without caching */
+miss:
+	memset(out, 0, SAMPLER_COMM_LEN);
+	if (tid == 0) {
+		snprintf(out, SAMPLER_COMM_LEN, "swapper");
+	} else {
+		snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", tgid, tid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		n = fd >= 0 ? read(fd, out, SAMPLER_COMM_LEN - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0)
+			snprintf(out, SAMPLER_COMM_LEN, "[exited]");
+		else
+			out[strcspn(out, "\n")] = '\0';
+	}
+	if (h < COMM_SLOTS) {
+		p->comms[h].tid = tid ? tid : UINT32_MAX;
+		memcpy(p->comms[h].comm, out, SAMPLER_COMM_LEN);
+	}
+}
+
+static uint64_t hash_stack(uint32_t tgid, uint32_t pid, const uint64_t *k, uint32_t nk,
+			   const uint64_t *u, uint32_t nu)
+{
+	uint64_t h = 1469598103934665603ull ^ ((uint64_t)tgid << 32 | pid);
+	h = (h ^ nk) * 1099511628211ull;
+	for (uint32_t i = 0; i < nk; i++)
+		h = (h ^ k[i]) * 1099511628211ull;
+	h = (h ^ nu) * 1099511628211ull;
+	for (uint32_t i = 0; i < nu; i++)
+		h = (h ^ u[i]) * 1099511628211ull;
+	return h ^ (h >> 29);
+}
+
+static void add_sample(struct perfev *p, uint32_t tgid, uint32_t tid, const uint64_t *ips,
+		       uint64_t nr)
+{
+	uint32_t nk, nu;
+	uint64_t h;
+	struct agg_entry *e, **b;
+
+	if (tid == 0)
+		tgid = 0;
+	if (!wanted(p, tgid, tid))
+		return;
+	p->samples++;
+	p->samples_total++;
+	perfev_split_callchain(ips, nr, p->kern, &nk, p->user, &nu, SAMPLER_MAX_DEPTH);
+	h = hash_stack(tgid, tid, p->kern, nk, p->user, nu);
+	b = &p->buckets[h & (p->nbuckets - 1)];
+	for (e = *b; e; e = e->next) {
+		if (e->hash == h && e->tgid == tgid && e->pid == tid && e->nkern == nk &&
+		    e->nuser == nu && memcmp(e->ips, p->kern, nk * sizeof(uint64_t)) == 0 &&
+		    memcmp(e->ips + nk, p->user, nu * sizeof(uint64_t)) == 0) {
+			e->count++;
+			return;
+		}
+	}
+	if (p->nentries >= p->max_entries) {
+		p->lost++;
+		return;
+	}
+	e = malloc(sizeof(*e) + (nk + nu) * sizeof(uint64_t));
+	if (!e) {
+		p->lost++;
+		return;
+	}
+	e->hash = h;
+	e->count = 1;
+	e->tgid = tgid;
+	e->pid = tid;
+	e->nkern = nk;
+	e->nuser = nu;
+	comm_of(p, tgid, tid, e->comm);
+	memcpy(e->ips, p->kern, nk * sizeof(uint64_t));
+	memcpy(e->ips + nk, p->user, nu * sizeof(uint64_t));
+	e->next = *b;
+	*b = e;
+	p->nentries++;
+}
+
+static void handle_record(struct perfev *p, const struct perf_event_header *hdr)
+{
+	const uint8_t *r = (const uint8_t *)(hdr + 1);
+	size_t len = hdr->size - sizeof(*hdr);
+	if (hdr->type == PERF_RECORD_SAMPLE) {
+		uint32_t pid, tid;
+		uint64_t nr;
+		if (len < 16)
+			return;
+		memcpy(&pid, r, 4);
+		memcpy(&tid, r + 4, 4);
+		memcpy(&nr, r + 8, 8);
+		if (nr > (len - 16) / 8)
+			return;
+		add_sample(p, pid, tid, (const uint64_t *)(const void *)(r + 16), nr);
+	} else if (hdr->type == PERF_RECORD_LOST && len >= 16) {
+		uint64_t lost;
+		memcpy(&lost, r + 8, 8);
+		p->lost += lost;
+	}
+}
+
+static void read_ring(struct perfev *p, struct ring *rg)
+{
+	struct perf_event_mmap_page *meta = rg->base;
+	uint8_t *data = (uint8_t *)rg->base + p->page_size;
+	uint64_t head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
+	uint64_t tail = meta->data_tail;
+
+	while (tail < head) {
+		struct perf_event_header hdr;
+		size_t off = tail & (rg->data_size - 1);
+		size_t first;
+		memcpy(&hdr, data + off, sizeof(hdr)); /* headers are 8-byte aligned: never split */
+		if (hdr.size < sizeof(hdr) || hdr.size > head - tail)
+			break;
+		if (hdr.size <= sizeof(p->rec)) {
+			first = rg->data_size - off;
+			if (first >= hdr.size) {
+				memcpy(p->rec, data + off, hdr.size);
+			} else {
+				memcpy(p->rec, data + off, first);
+				memcpy(p->rec + first, data, hdr.size - first);
+			}
+			handle_record(p, (const struct perf_event_header *)(const void *)p->rec);
+		}
+		tail += hdr.size;
+	}
+	__atomic_store_n(&meta->data_tail, tail, __ATOMIC_RELEASE);
+}
+
+struct perfev *perfev_new(const struct sampler_config *cfg)
+{
+	struct perfev *p = calloc(1, sizeof(*p));
+	int cpus[HOSTINFO_MAX_CPUS];
+	int n, err = -ENOMEM;
+	uint32_t count_entries, stack_entries;
+
+	if (!p)
+		goto fail;
+	p->page_size = (size_t)sysconf(_SC_PAGESIZE);
+	p->self_tgid = (uint32_t)cfg->self_pid;
+	p->include_idle = cfg->include_idle;
+	if (cfg->npids) {
+		p->pids = calloc(cfg->npids, sizeof(uint32_t));
+		if (!p->pids)
+			goto fail;
+		for (size_t i = 0; i < cfg->npids; i++)
+			p->pids[i] = (uint32_t)cfg->pids[i];
+		p->npids = cfg->npids;
+		qsort(p->pids, p->npids, sizeof(uint32_t), cmp_u32);
+	}
+	n = hostinfo_online_cpus(cpus, HOSTINFO_MAX_CPUS);
+	if (n <= 0) {
+		err = n < 0 ? n : -ENODEV;
+		goto fail;
+	}
+	sampler_map_sizes(cfg->frequency, (unsigned)n, cfg->duration, &count_entries, &stack_entries);
+	p->max_entries = count_entries;
+	p->nbuckets = count_entries;
+	p->buckets = calloc(p->nbuckets, sizeof(*p->buckets));
+	p->comms = calloc(COMM_SLOTS, sizeof(*p->comms));
+	p->rings = calloc((size_t)n, sizeof(*p->rings));
+	p->pfds = calloc((size_t)n, sizeof(*p->pfds));
+	if (!p->buckets || !p->comms || !p->rings || !p->pfds)
+		goto fail;
+	for (int i = 0; i < n; i++) {
+		struct perf_event_attr attr = {
+			.type = PERF_TYPE_SOFTWARE,
+			.size = sizeof(attr),
+			.config = PERF_COUNT_SW_CPU_CLOCK,
+			.freq = 1,
+			.sample_freq = cfg->frequency,
+			.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_CALLCHAIN,
+			.sample_max_stack = SAMPLER_MAX_DEPTH,
+			.wakeup_events = 32,
+			.disabled = 1,
+		};
+		struct ring *rg = &p->rings[p->nrings];
+		rg->fd = (int)syscall(SYS_perf_event_open, &attr, -1, cpus[i], -1, PERF_FLAG_FD_CLOEXEC);
+		if (rg->fd < 0) {
+			if (errno == ENODEV)
+				continue;
+			err = -errno;
+			log_warn("perfev: perf_event_open on cpu %d: %s", cpus[i], strerror(errno));
+			goto fail;
+		}
+		rg->data_size = RING_PAGES * p->page_size;
+		rg->base = mmap(NULL, rg->data_size + p->page_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+				rg->fd, 0);
+		if (rg->base == MAP_FAILED) {
+			err = -errno;
+			rg->base = NULL;
+			close(rg->fd);
+			goto fail;
+		}
+		p->pfds[p->nrings].fd = rg->fd;
+		p->pfds[p->nrings].events = POLLIN;
+		p->nrings++;
+	}
+	for (int i = 0; i < p->nrings; i++)
+		if (ioctl(p->rings[i].fd, PERF_EVENT_IOC_ENABLE, 0)) {
+			err = -errno;
+			goto fail;
+		}
+	log_info("perfev: perf_event_open on %d CPUs at %u Hz, %u stacks max per snapshot",
+		 p->nrings, cfg->frequency, p->max_entries);
+	return p;
+fail:
+	perfev_free(p);
+	errno = err < 0 ? -err : ENOMEM;
+	return NULL;
+}
+
+static void forget_all(struct perfev *p)
+{
+	for (uint32_t i = 0; i < p->nbuckets; i++) {
+		struct agg_entry *e = p->buckets[i];
+		while (e) {
+			struct agg_entry *next = e->next;
+			free(e);
+			e = next;
+		}
+		p->buckets[i] = NULL;
+	}
+	p->nentries = 0;
+}
+
+void perfev_free(struct perfev *p)
+{
+	if (!p)
+		return;
+	for (int i = 0; i < p->nrings; i++) {
+		ioctl(p->rings[i].fd, PERF_EVENT_IOC_DISABLE, 0);
+		munmap(p->rings[i].base, p->rings[i].data_size + p->page_size);
+		close(p->rings[i].fd);
+	}
+	if (p->buckets)
+		forget_all(p);
+	free(p->buckets);
+	free(p->comms);
+	free(p->rings);
+	free(p->pfds);
+	free(p->pids);
+	free(p);
+}
+
+int perfev_poll(struct perfev *p, int timeout_ms)
+{
+	int rc = poll(p->pfds, (nfds_t)p->nrings, timeout_ms);
+	if (rc < 0)
+		return -errno;
+	for (int i = 0; i < p->nrings; i++)
+		read_ring(p, &p->rings[i]);
+	return 0;
+}
+
+uint64_t perfev_samples_so_far(const struct perfev *p)
+{
+	return p->samples;
+}
+
+int perfev_drain(struct perfev *p, sample_fn fn, void *ctx, struct sampler_counts *out)
+{
+	int rc = 0;
+	for (int i = 0; i < p->nrings; i++)
+		read_ring(p, &p->rings[i]);
+	memset(out, 0, sizeof(*out));
+	out->samples = p->samples;
+	out->lost = p->lost;
+	for (uint32_t i = 0; i < p->nbuckets && rc == 0; i++) {
+		for (struct agg_entry *e = p->buckets[i]; e && rc == 0; e = e->next) {
+			struct sample_stack st = {
+				.tgid = e->tgid, .pid = e->pid, .count = e->count,
+				.nkern = e->nkern, .nuser = e->nuser,
+				.kern = e->ips, .user = e->ips + e->nkern,
+			};
+			memcpy(st.comm, e->comm, SAMPLER_COMM_LEN);
+			st.comm[SAMPLER_COMM_LEN - 1] = '\0';
+			rc = fn(ctx, &st);
+		}
+	}
+	forget_all(p);
+	memset(p->comms, 0, COMM_SLOTS * sizeof(*p->comms));
+	p->samples = 0;
+	p->lost = 0;
+	return rc;
+}

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0
+/* sampler.bpf.c — counts (tgid, pid, comm, kernel stack, user stack) per cpu-clock sample in one
+ * of two map sets chosen by the generation user space flips at each snapshot. See sampler.h. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "sampler.h"
+
+#define EEXIST 17
+#define EFAULT 14
+
+/* Settings, written by user space between open and load. */
+const volatile bool filter_pids = false;
+const volatile bool include_idle = false;
+const volatile __u32 self_tgid = 0;
+
+/* The generation: even -> set a, odd -> set b. User space writes it through the mmap'ed .bss. */
+__u32 gen = 0;
+
+/* max_entries are set by user space between open and load (sampler_map_sizes). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct sampler_key);
+	__type(value, __u64);
+} counts_a SEC(".maps"), counts_b SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 1024);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, SAMPLER_MAX_DEPTH * sizeof(__u64));
+} stacks_a SEC(".maps"), stacks_b SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SAMPLER_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} pids SEC(".maps");
+
+static __always_inline void bump(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+	if (v)
+		*v += 1; /* per-CPU: no atomics needed */
+}
+
+static __always_inline void note_stack_err(long id)
+{
+	if (id == -EEXIST)
+		bump(SAMPLER_CNT_COLLISIONS);
+	else if (id != -EFAULT) /* -EFAULT: no stack of that kind (user-mode or kernel thread) */
+		bump(SAMPLER_CNT_STACK_ERRORS);
+}
+
+SEC("perf_event")
+int sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	__u32 pid = (__u32)id;
+	struct sampler_key key = {};
+	__u64 one = 1, *val;
+	void *counts;
+	long err;
+
+	if (!include_idle && pid == 0)
+		return 0;
+	if (self_tgid && tgid == self_tgid)
+		return 0;
+	if (filter_pids && !bpf_map_lookup_elem(&pids, &tgid))
+		return 0;
+
+	bump(SAMPLER_CNT_SAMPLES);
+	key.tgid = tgid;
+	key.pid = pid;
+	bpf_get_current_comm(key.comm, sizeof(key.comm));
+	if (gen & 1) {
+		key.kern_stack_id = bpf_get_stackid(ctx, &stacks_b, 0);
+		key.user_stack_id = bpf_get_stackid(ctx, &stacks_b, BPF_F_USER_STACK);
+		counts = &counts_b;
+	} else {
+		key.kern_stack_id = bpf_get_stackid(ctx, &stacks_a, 0);
+		key.user_stack_id = bpf_get_stackid(ctx, &stacks_a, BPF_F_USER_STACK);
+		counts = &counts_a;
+	}
+	if (key.kern_stack_id < 0)
+		note_stack_err(key.kern_stack_id);
+	if (key.user_stack_id < 0)
+		note_stack_err(key.user_stack_id);
+
+	val = bpf_map_lookup_elem(counts, &key);
+	if (val) {
+		__sync_fetch_and_add(val, 1);
+		return 0;
+	}
+	err = bpf_map_update_elem(counts, &key, &one, BPF_NOEXIST);
+	if (err == -EEXIST) { /* another CPU inserted it meanwhile */
+		val = bpf_map_lookup_elem(counts, &key);
+		if (val)
+			__sync_fetch_and_add(val, 1);
+		else
+			bump(SAMPLER_CNT_LOST);
+	} else if (err) {
+		bump(SAMPLER_CNT_LOST);
+	}
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,310 @@
+/* sampler.c — loads sampler.bpf.c, attaches it to a cpu-clock event on every online CPU and
+ * drains the idle map set at each snapshot. See sampler.h. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <linux/perf_event.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "sampler.h"
+#include "sampler.skel.h"
+#include "hostinfo.h"
+#include "log.h"
+
+#define MIN_COUNT_ENTRIES  1024u
+#define MAX_COUNT_ENTRIES  65536u
+#define MIN_STACK_ENTRIES  1024u
+#define MAX_STACK_ENTRIES  16384u     /* 16384 * 1016 B = 16.6 MB per set */
+#define GRACE_NS           (10 * 1000 * 1000)   /* programs on the old set finish within this */
+#define COUNT_ENTRY_BYTES  (sizeof(struct sampler_key) + sizeof(uint64_t) + 64)
+#define STACK_ENTRY_BYTES  (SAMPLER_MAX_DEPTH * sizeof(uint64_t) + 32)
+
+struct sampler {
+	struct sampler_bpf *skel;
+	struct bpf_link **links;
+	int *pefds;
+	int nlinks;
+	int ncpus;
+	uint32_t count_entries, stack_entries;
+	uint64_t base[SAMPLER_CNT_MAX];   /* counters at the previous drain */
+	uint64_t *percpu;                  /* scratch for per-CPU lookups (possible CPUs) */
+	int npossible;
+	struct sampler_key *keys;          /* scratch for a drain, count_entries long */
+	uint32_t *ids;                     /* scratch: stack ids, stack_entries long */
+	uint64_t ips[SAMPLER_MAX_DEPTH];
+	uint64_t uips[SAMPLER_MAX_DEPTH];
+};
+
+static uint32_t clamp_pow2(uint64_t want, uint32_t lo, uint32_t hi)
+{
+	uint64_t v = lo;
+	while (v < want && v < hi)
+		v <<= 1;
+	return (uint32_t)(v > hi ? hi : v);
+}
+
+void sampler_map_sizes(unsigned frequency, unsigned ncpus, unsigned duration,
+		       uint32_t *count_entries, uint32_t *stack_entries)
+{
+	uint64_t expected = (uint64_t)frequency * (ncpus ? ncpus : 1) * (duration ? duration : 1);
+	/* distinct keys never pass the samples taken; stacks get 2x room against collisions */
+	*count_entries = clamp_pow2(expected, MIN_COUNT_ENTRIES, MAX_COUNT_ENTRIES);
+	*stack_entries = clamp_pow2(expected * 2, MIN_STACK_ENTRIES, MAX_STACK_ENTRIES);
+}
+
+size_t sampler_map_bytes(const struct sampler *s)
+{
+	return 2 * ((size_t)s->count_entries * COUNT_ENTRY_BYTES +
+		    (size_t)s->stack_entries * STACK_ENTRY_BYTES);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+	if (level == LIBBPF_DEBUG && log_get_level() > LOG_DEBUG)
+		return 0;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n && line[n - 1] == '\n')
+		line[--n] = '\0';
+	log_debug("libbpf: %s", line);
+	return 0;
+}
+
+static int read_counters(struct sampler *s, uint64_t out[SAMPLER_CNT_MAX])
+{
+	int fd = bpf_map__fd(s->skel->maps.counters);
+	for (uint32_t i = 0; i < SAMPLER_CNT_MAX; i++) {
+		out[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, s->percpu))
+			return -errno;
+		for (int c = 0; c < s->npossible; c++)
+			out[i] += s->percpu[c];
+	}
+	return 0;
+}
+
+static int attach_all(struct sampler *s, unsigned freq)
+{
+	int cpus[HOSTINFO_MAX_CPUS];
+	int n = hostinfo_online_cpus(cpus, HOSTINFO_MAX_CPUS);
+	int rc = 0;
+	if (n < 0)
+		return n;
+	s->links = calloc((size_t)n, sizeof(*s->links));
+	s->pefds = calloc((size_t)n, sizeof(*s->pefds));
+	if (!s->links || !s->pefds)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		struct perf_event_attr attr = {
+			.type = PERF_TYPE_SOFTWARE,
+			.size = sizeof(attr),
+			.config = PERF_COUNT_SW_CPU_CLOCK,
+			.freq = 1,
+			.sample_freq = freq,
+		};
+		int fd = (int)syscall(SYS_perf_event_open, &attr, -1, cpus[i], -1, PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ENODEV) /* went offline meanwhile */
+				continue;
+			rc = -errno;
+			log_warn("sampler: perf_event_open on cpu %d: %s", cpus[i], strerror(errno));
+			return rc;
+		}
+		s->pefds[s->nlinks] = fd;
+		s->links[s->nlinks] = bpf_program__attach_perf_event(s->skel->progs.sample, fd);
+		if (!s->links[s->nlinks]) {
+			rc = -errno;
+			close(fd);
+			log_warn("sampler: attach on cpu %d: %s", cpus[i], strerror(-rc));
+			return rc;
+		}
+		s->nlinks++;
+	}
+	s->ncpus = s->nlinks;
+	return s->nlinks ? 0 : -ENODEV;
+}
+
+struct sampler *sampler_new(const struct sampler_config *cfg)
+{
+	struct sampler *s = calloc(1, sizeof(*s));
+	int err = -ENOMEM;
+	int ncpus = hostinfo_online_cpus(NULL, 0);
+
+	if (!s)
+		goto fail;
+	libbpf_set_print(libbpf_print);
+	s->npossible = libbpf_num_possible_cpus();
+	if (s->npossible <= 0) {
+		err = -EINVAL;
+		goto fail;
+	}
+	s->percpu = calloc((size_t)s->npossible, sizeof(uint64_t));
+	if (!s->percpu)
+		goto fail;
+	sampler_map_sizes(cfg->frequency, ncpus > 0 ? (unsigned)ncpus : 1, cfg->duration,
+			  &s->count_entries, &s->stack_entries);
+	s->keys = calloc(s->count_entries, sizeof(*s->keys));
+	s->ids = calloc(s->stack_entries, sizeof(*s->ids));
+	if (!s->keys || !s->ids)
+		goto fail;
+
+	s->skel = sampler_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		goto fail;
+	}
+	s->skel->rodata->filter_pids = cfg->npids > 0;
+	s->skel->rodata->include_idle = cfg->include_idle;
+	s->skel->rodata->self_tgid = (uint32_t)cfg->self_pid;
+	bpf_map__set_max_entries(s->skel->maps.counts_a, s->count_entries);
+	bpf_map__set_max_entries(s->skel->maps.counts_b, s->count_entries);
+	bpf_map__set_max_entries(s->skel->maps.stacks_a, s->stack_entries);
+	bpf_map__set_max_entries(s->skel->maps.stacks_b, s->stack_entries);
+	if (cfg->npids > 1024) {
+		err = -E2BIG;
+		goto fail;
+	}
+	err = sampler_bpf__load(s->skel);
+	if (err) {
+		err = err < 0 ? err : -EINVAL;
+		goto fail;
+	}
+	for (size_t i = 0; i < cfg->npids; i++) {
+		uint32_t pid = (uint32_t)cfg->pids[i];
+		uint8_t one = 1;
+		if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.pids), &pid, &one, BPF_ANY)) {
+			err = -errno;
+			goto fail;
+		}
+	}
+	err = attach_all(s, cfg->frequency);
+	if (err)
+		goto fail;
+	log_info("sampler: BPF on %d CPUs at %u Hz; maps %u counts + %u stacks per set (%zu KiB max)",
+		 s->ncpus, cfg->frequency, s->count_entries, s->stack_entries,
+		 sampler_map_bytes(s) / 1024);
+	return s;
+fail:
+	sampler_free(s);
+	errno = err < 0 ? -err : ENOMEM;
+	return NULL;
+}
+
+void sampler_free(struct sampler *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < s->nlinks; i++) {
+		bpf_link__destroy(s->links[i]);
+		close(s->pefds[i]);
+	}
+	free(s->links);
+	free(s->pefds);
+	sampler_bpf__destroy(s->skel);
+	free(s->percpu);
+	free(s->keys);
+	free(s->ids);
+	free(s);
+}
+
+uint64_t sampler_samples_so_far(struct sampler *s)
+{
+	uint64_t c[SAMPLER_CNT_MAX];
+	if (read_counters(s, c))
+		return 0;
+	return c[SAMPLER_CNT_SAMPLES] - s->base[SAMPLER_CNT_SAMPLES];
+}
+
+/* Leaf-first ips of a stack id, 0 when absent. */
+static uint32_t read_stack(int fd, int32_t id, uint64_t *ips)
+{
+	uint32_t n = 0;
+	if (id < 0)
+		return 0;
+	if (bpf_map_lookup_elem(fd, &id, ips))
+		return 0;
+	while (n < SAMPLER_MAX_DEPTH && ips[n])
+		n++;
+	return n;
+}
+
+static void clear_stacks(struct sampler *s, int fd)
+{
+	uint32_t key, next, n = 0;
+	void *prev = NULL;
+	while (n < s->stack_entries && bpf_map_get_next_key(fd, prev, &next) == 0) {
+		s->ids[n++] = next;
+		key = next;
+		prev = &key;
+	}
+	for (uint32_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &s->ids[i]);
+}
+
+int sampler_drain(struct sampler *s, sample_fn fn, void *ctx, struct sampler_counts *out)
+{
+	uint32_t old = s->skel->bss->gen;
+	int cfd, sfd, rc = 0;
+	uint32_t n = 0;
+	struct sampler_key next, cur;
+	void *prev = NULL;
+	uint64_t c[SAMPLER_CNT_MAX];
+	struct timespec grace = { 0, GRACE_NS };
+
+	__atomic_store_n(&s->skel->bss->gen, old + 1, __ATOMIC_SEQ_CST);
+	nanosleep(&grace, NULL);
+	/* the idle set is the one selected by the old generation */
+	cfd = bpf_map__fd((old & 1) ? s->skel->maps.counts_b : s->skel->maps.counts_a);
+	sfd = bpf_map__fd((old & 1) ? s->skel->maps.stacks_b : s->skel->maps.stacks_a);
+
+	memset(out, 0, sizeof(*out));
+	if (read_counters(s, c) == 0) {
+		out->samples = c[SAMPLER_CNT_SAMPLES] - s->base[SAMPLER_CNT_SAMPLES];
+		out->collisions = c[SAMPLER_CNT_COLLISIONS] - s->base[SAMPLER_CNT_COLLISIONS];
+		out->stack_errors = c[SAMPLER_CNT_STACK_ERRORS] - s->base[SAMPLER_CNT_STACK_ERRORS];
+		out->lost = c[SAMPLER_CNT_LOST] - s->base[SAMPLER_CNT_LOST];
+		memcpy(s->base, c, sizeof(c));
+	}
+
+	while (n < s->count_entries && bpf_map_get_next_key(cfd, prev, &next) == 0) {
+		s->keys[n++] = next;
+		cur = next;
+		prev = &cur;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct sampler_key *k = &s->keys[i];
+		uint64_t count = 0;
+		struct sample_stack st;
+		if (bpf_map_lookup_elem(cfd, k, &count) || count == 0)
+			continue;
+		memset(&st, 0, sizeof(st));
+		st.tgid = k->tgid;
+		st.pid = k->pid;
+		memcpy(st.comm, k->comm, SAMPLER_COMM_LEN);
+		st.comm[SAMPLER_COMM_LEN - 1] = '\0';
+		st.count = count;
+		st.nkern = read_stack(sfd, k->kern_stack_id, s->ips);
+		st.nuser = read_stack(sfd, k->user_stack_id, s->uips);
+		st.kern = s->ips;
+		st.user = s->uips;
+		if (rc == 0)
+			rc = fn(ctx, &st);
+	}
+	for (uint32_t i = 0; i < n; i++)
+		bpf_map_delete_elem(cfd, &s->keys[i]);
+	clear_stacks(s, sfd);
+	if (out->lost || out->collisions)
+		log_info("sampler: snapshot lost %llu samples, %llu stack collisions",
+			 (unsigned long long)out->lost, (unsigned long long)out->collisions);
+	return rc;
+}
