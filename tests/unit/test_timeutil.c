@@ -73,7 +73,7 @@ T_TEST(time_parse_bad)
 /* Every day from 1900 to 2200 round-trips and agrees with the C library's gmtime_r. */
 T_TEST(time_roundtrip_vs_gmtime)
 {
-	char s[32], f[32];
+	char s[32], f[80];
 	int64_t from, to;
 	T_CHECK(time_parse_iso8601("1900-01-01", &from) == 0);
 	T_CHECK(time_parse_iso8601("2200-01-01", &to) == 0);
