@@ -1,0 +1,175 @@
+/* sym_perfmap.c — see sym_perfmap.h. */
+#include "sym_perfmap.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+
+struct pm_entry {
+	uint64_t start, size;
+	uint32_t name_off;
+	uint32_t seq; /* line number: later lines win on overlap */
+};
+
+struct sym_perfmap {
+	struct pm_entry *v;
+	size_t n;
+	char *strs;
+	size_t strs_len;
+	uint64_t dev, ino, fsize;
+	int64_t mtime_ns;
+};
+
+static int pm_cmp(const void *a, const void *b)
+{
+	const struct pm_entry *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->seq < y->seq ? -1 : (x->seq > y->seq);
+}
+
+void sym_perfmap_free(struct sym_perfmap *m)
+{
+	if (!m)
+		return;
+	free(m->v);
+	free(m->strs);
+	free(m);
+}
+
+static int64_t mtime_ns(const struct stat *st)
+{
+	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+}
+
+struct sym_perfmap *sym_perfmap_load(const char *path)
+{
+	struct sym_perfmap *m = NULL;
+	FILE *f = NULL;
+	char *line = NULL;
+	size_t linecap = 0, cap = 0, scap = 0;
+	ssize_t len;
+	struct stat st;
+	int err = 0;
+	uint32_t seq = 0;
+	unsigned dropped = 0;
+
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		err = ENOMEM;
+		goto out;
+	}
+	f = fopen(path, "re");
+	if (!f || fstat(fileno(f), &st) != 0) {
+		err = errno;
+		goto out;
+	}
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
+	m->fsize = (uint64_t)st.st_size;
+	m->mtime_ns = mtime_ns(&st);
+	while ((len = getline(&line, &linecap, f)) > 0) {
+		char *p = line, *end;
+		seq++;
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		uint64_t start = strtoull(p, &end, 16);
+		if (end == p || *end != ' ')
+			continue;
+		p = end + 1;
+		uint64_t size = strtoull(p, &end, 16);
+		if (end == p || *end != ' ' || size == 0)
+			continue;
+		const char *name = end + 1;
+		size_t nl = strlen(name);
+		if (nl == 0)
+			continue;
+		if (m->n >= SYM_PERFMAP_MAX_ENTRIES || m->strs_len + nl + 1 > SYM_PERFMAP_MAX_BYTES) {
+			dropped++;
+			continue;
+		}
+		if (m->n == cap) {
+			size_t nc = cap ? cap * 2 : 256;
+			struct pm_entry *t = realloc(m->v, nc * sizeof(*t));
+			if (!t) {
+				err = ENOMEM;
+				goto out;
+			}
+			m->v = t;
+			cap = nc;
+		}
+		if (m->strs_len + nl + 1 > scap) {
+			size_t nc = scap ? scap * 2 : 8192;
+			while (nc < m->strs_len + nl + 1)
+				nc *= 2;
+			char *t = realloc(m->strs, nc);
+			if (!t) {
+				err = ENOMEM;
+				goto out;
+			}
+			m->strs = t;
+			scap = nc;
+		}
+		memcpy(m->strs + m->strs_len, name, nl + 1);
+		m->v[m->n++] = (struct pm_entry){ start, size, (uint32_t)m->strs_len, seq };
+		m->strs_len += nl + 1;
+	}
+	if (dropped)
+		log_debug("sym: %s: %u perf map lines past the bounds ignored", path, dropped);
+	qsort(m->v, m->n, sizeof(*m->v), pm_cmp);
+out:
+	free(line);
+	if (f)
+		fclose(f);
+	if (err) {
+		sym_perfmap_free(m);
+		errno = err;
+		return NULL;
+	}
+	return m;
+}
+
+int sym_perfmap_changed(const struct sym_perfmap *m, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return -errno;
+	return st.st_dev != m->dev || st.st_ino != m->ino || (uint64_t)st.st_size != m->fsize ||
+	       mtime_ns(&st) != m->mtime_ns;
+}
+
+const char *sym_perfmap_lookup(const struct sym_perfmap *m, uint64_t addr)
+{
+	if (!m || m->n == 0)
+		return NULL;
+	size_t lo = 0, hi = m->n; /* first index with start > addr */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->v[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Among entries containing addr (bounded look-back), the latest line wins. */
+	const struct pm_entry *best = NULL;
+	for (size_t i = lo, k = 0; i > 0 && k < 16; i--, k++) {
+		const struct pm_entry *e = &m->v[i - 1];
+		if (addr - e->start < e->size && (!best || e->seq > best->seq))
+			best = e;
+	}
+	return best ? m->strs + best->name_off : NULL;
+}
+
+size_t sym_perfmap_count(const struct sym_perfmap *m)
+{
+	return m ? m->n : 0;
+}
+
+size_t sym_perfmap_bytes(const struct sym_perfmap *m)
+{
+	return m ? sizeof(*m) + m->n * sizeof(*m->v) + m->strs_len : 0;
+}

@@ -1,0 +1,313 @@
+/* test_agent_sym_proc.c — the symbolizer against real processes: fixture binaries built here with
+ * cc/c++ (tests/fixtures/sym), started as children that print the addresses of known functions;
+ * sym_user must name each exactly. Covers PIE, non-PIE, a shared library, a stripped binary
+ * (.dynsym only), C++ demangling, a deleted binary, an address with no symbol, and the kernel
+ * (real /proc/kallsyms, root only). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "symbolizer.h"
+#include "t.h"
+
+static char g_dir[256];     /* temp dir of built fixtures; "" when they could not be built */
+static char g_why[256];     /* why not */
+static struct symbolizer *g_sym;
+
+struct child {
+	pid_t pid;
+	int in_fd;              /* child's stdin: closing it ends the child */
+	FILE *out;
+	char names[16][64];
+	uint64_t addrs[16];
+	int n;
+};
+
+static int sh(const char *cmd)
+{
+	int rc = system(cmd);
+	return rc == 0 ? 0 : -1;
+}
+
+static void build_fixtures(void)
+{
+	const char *root = getenv("FLEETPROF_ROOT");
+	char src[512], cmd[4096];
+	snprintf(src, sizeof(src), "%s/tests/fixtures/sym", root ? root : ".");
+	snprintf(g_dir, sizeof(g_dir), "/tmp/fp-sym-XXXXXX");
+	if (!mkdtemp(g_dir)) {
+		snprintf(g_why, sizeof(g_why), "mkdtemp: %s", strerror(errno));
+		g_dir[0] = '\0';
+		return;
+	}
+	/* Built without sanitizers: ordinary production-like binaries. */
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && cc -O1 -g -fPIC -shared -o libfix.so %s/libfix.c && "
+		 "cc -O1 -g -fPIE -pie -o pie %s/target.c -L. -lfix -Wl,-rpath,'$ORIGIN' && "
+		 "cc -O1 -g -fno-pie -no-pie -o nopie %s/target.c -L. -lfix -Wl,-rpath,'$ORIGIN' && "
+		 "cc -O1 -fPIE -pie -rdynamic -o stripped %s/target.c -L. -lfix "
+		 "-Wl,-rpath,'$ORIGIN' && strip --strip-all stripped && "
+		 "cp pie deleted && "
+		 "c++ -O1 -g -o cxx %s/cxx.cc 2>&1",
+		 g_dir, src, src, src, src, src);
+	if (sh(cmd) != 0) {
+		snprintf(g_why, sizeof(g_why), "cannot build fixtures with cc/c++ from %.200s", src);
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
+		(void)!system(cmd);
+		g_dir[0] = '\0';
+	}
+}
+
+static void remove_fixtures(void)
+{
+	char cmd[512];
+	if (!g_dir[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
+	(void)!system(cmd);
+}
+
+/* Start g_dir/name and read its "name addr" lines (or bare "addr" lines) up to "ready". */
+static int child_start(struct child *c, const char *name)
+{
+	int in[2], out[2];
+	char path[512], line[256];
+	memset(c, 0, sizeof(*c));
+	c->pid = -1;
+	snprintf(path, sizeof(path), "%s/%s", g_dir, name);
+	if (pipe(in) || pipe(out))
+		return -1;
+	c->pid = fork();
+	if (c->pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		close(in[0]); close(in[1]); close(out[0]); close(out[1]);
+		execl(path, path, (char *)NULL);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	c->in_fd = in[1];
+	c->out = fdopen(out[0], "r");
+	if (c->pid < 0 || !c->out)
+		return -1;
+	while (fgets(line, sizeof(line), c->out)) {
+		char nm[64] = "", *sp;
+		unsigned long long a;
+		if (strncmp(line, "ready", 5) == 0)
+			return 0;
+		if (c->n == 16)
+			continue;
+		sp = strchr(line, ' ');
+		if (sp) {
+			snprintf(nm, sizeof(nm), "%.*s", (int)(sp - line), line);
+			a = strtoull(sp + 1, NULL, 16);
+		} else {
+			a = strtoull(line, NULL, 16);
+		}
+		snprintf(c->names[c->n], sizeof(c->names[0]), "%s", nm);
+		c->addrs[c->n++] = a;
+	}
+	return -1;
+}
+
+static void child_stop(struct child *c)
+{
+	if (c->in_fd > 0)
+		close(c->in_fd);
+	if (c->out)
+		fclose(c->out);
+	if (c->pid > 0) {
+		int st;
+		if (waitpid(c->pid, &st, WNOHANG) == 0) {
+			usleep(1000);
+			if (waitpid(c->pid, &st, WNOHANG) == 0) {
+				kill(c->pid, SIGKILL);
+				waitpid(c->pid, &st, 0);
+			}
+		}
+	}
+	memset(c, 0, sizeof(*c));
+}
+
+static const char *addr_of(const struct child *c, const char *name, int nth)
+{
+	static char buf[32];
+	for (int i = 0; i < c->n; i++)
+		if (strcmp(c->names[i], name) == 0 && nth-- == 0) {
+			snprintf(buf, sizeof(buf), "%llx", (unsigned long long)c->addrs[i]);
+			return buf;
+		}
+	return NULL;
+}
+
+/* Every named line of the child must symbolize to its name; "fp_hidden" to hidden_expect. */
+static void check_names(const char *bin, const char *hidden_expect)
+{
+	struct child c;
+	char out[256];
+	if (!g_dir[0])
+		T_SKIP("%s", g_why);
+	if (child_start(&c, bin) != 0 || c.n != 5) {
+		T_CHECKF(0, "%s: fixture did not start (%d lines)", bin, c.n);
+		child_stop(&c);
+		return;
+	}
+	for (int i = 0; i < c.n; i++) {
+		const char *want = c.names[i];
+		if (strcmp(want, "fp_hidden") == 0)
+			want = hidden_expect;
+		int rc = sym_user(g_sym, c.pid, c.addrs[i], out, sizeof(out));
+		T_CHECKF(strcmp(out, want) == 0, "%s: %s at %llx -> \"%s\" (rc %d)", bin, want,
+			 (unsigned long long)c.addrs[i], out, rc);
+		T_CHECKF((rc == 0) == (want[0] != '('), "%s: %s rc %d", bin, want, rc);
+	}
+	(void)addr_of;
+	child_stop(&c);
+}
+
+T_TEST(pie_executable_and_library)
+{
+	check_names("pie", "fp_hidden");
+}
+
+T_TEST(non_pie_executable)
+{
+	check_names("nopie", "fp_hidden");
+}
+
+T_TEST(stripped_dynsym_only_and_module_fallback)
+{
+	/* fp_hidden is static: .dynsym does not have it, so only the module can be named. */
+	check_names("stripped", "(stripped)");
+}
+
+T_TEST(cxx_demangled)
+{
+	struct child c;
+	char out[256];
+	static const char *want[] = { "fpns::Widget::spin(int)", "void* fpns::twice<long>(long)" };
+	if (!g_dir[0])
+		T_SKIP("%s", g_why);
+	if (child_start(&c, "cxx") != 0 || c.n != 2) {
+		T_CHECKF(0, "cxx fixture did not start");
+		child_stop(&c);
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		int rc = sym_user(g_sym, c.pid, c.addrs[i], out, sizeof(out));
+		T_CHECKF(rc == 0 && strcmp(out, want[i]) == 0, "want \"%s\", got \"%s\"", want[i],
+			 out);
+	}
+	child_stop(&c);
+}
+
+T_TEST(deleted_binary_via_map_files)
+{
+	struct child c;
+	char path[512], out[256];
+	if (!g_dir[0])
+		T_SKIP("%s", g_why);
+	if (geteuid() != 0)
+		T_SKIP("map_files needs root");
+	/* A fresh symbolizer: the cache must not already know the file from the "pie" test. */
+	struct symbolizer *s = sym_new(NULL);
+	T_CHECK(s != NULL);
+	if (!s)
+		return;
+	if (child_start(&c, "deleted") != 0 || c.n != 5) {
+		T_CHECKF(0, "deleted fixture did not start");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/deleted", g_dir);
+	T_CHECK(unlink(path) == 0);
+	for (int i = 0; i < c.n; i++) {
+		int rc = sym_user(s, c.pid, c.addrs[i], out, sizeof(out));
+		T_CHECKF(rc == 0 && strcmp(out, c.names[i]) == 0, "%s -> \"%s\"", c.names[i], out);
+	}
+out:
+	child_stop(&c);
+	sym_free(s);
+}
+
+T_TEST(no_mapping_is_unknown_and_exited_process)
+{
+	struct child c;
+	char out[256];
+	if (!g_dir[0])
+		T_SKIP("%s", g_why);
+	if (child_start(&c, "pie") != 0) {
+		T_CHECKF(0, "fixture did not start");
+		child_stop(&c);
+		return;
+	}
+	pid_t pid = c.pid;
+	T_CHECK(sym_user(g_sym, pid, 0x10, out, sizeof(out)) == -ENOENT);
+	T_CHECKF(strcmp(out, "[unknown]") == 0, "got %s", out);
+	uint64_t a = c.addrs[1];
+	T_CHECK(sym_user(g_sym, pid, a, out, sizeof(out)) == 0 && strcmp(out, "fp_alpha") == 0);
+	child_stop(&c);
+	/* Gone: after the snapshot boundary its state is dropped and nothing is named. */
+	sym_snapshot_begin(g_sym);
+	T_CHECK(sym_user(g_sym, pid, a, out, sizeof(out)) == -ENOENT);
+	T_CHECKF(strcmp(out, "[unknown]") == 0, "got %s", out);
+	struct sym_stats st;
+	sym_get_stats(g_sym, &st);
+	T_CHECKF(st.files_cached >= 2, "files cached %zu", st.files_cached);
+}
+
+T_TEST(kernel_schedule_roundtrip)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	char line[512], out[256];
+	unsigned long long addr = 0;
+	if (!f)
+		T_SKIP("no /proc/kallsyms");
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long a;
+		char type, name[256];
+		if (sscanf(line, "%llx %c %255s", &a, &type, name) == 3 &&
+		    strcmp(name, "schedule") == 0 && (type == 'T' || type == 't')) {
+			addr = a;
+			break;
+		}
+	}
+	fclose(f);
+	if (addr == 0)
+		T_SKIP("kallsyms addresses hidden (not root?) or no schedule symbol");
+	T_CHECK(sym_kernel(g_sym, addr, out, sizeof(out)) == 0);
+	T_CHECKF(strcmp(out, "schedule_[k]") == 0, "got %s", out);
+	T_CHECK(sym_kernel(g_sym, addr + 1, out, sizeof(out)) == 0);
+	T_CHECKF(strcmp(out, "schedule_[k]") == 0, "+1 got %s", out);
+	T_CHECK(sym_kernel(g_sym, 0x1000, out, sizeof(out)) == -ENOENT);
+	T_CHECKF(strcmp(out, "[unknown]_[k]") == 0, "low got %s", out);
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	build_fixtures();
+	g_sym = sym_new(NULL);
+	if (!g_sym) {
+		printf("FAIL sym_new: %s\n", strerror(errno));
+		remove_fixtures();
+		return 1;
+	}
+	T_RUN(pie_executable_and_library);
+	T_RUN(non_pie_executable);
+	T_RUN(stripped_dynsym_only_and_module_fallback);
+	T_RUN(cxx_demangled);
+	T_RUN(deleted_binary_via_map_files);
+	T_RUN(no_mapping_is_unknown_and_exited_process);
+	T_RUN(kernel_schedule_roundtrip);
+	sym_free(g_sym);
+	remove_fixtures();
+	return t_done();
+}
