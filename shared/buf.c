@@ -9,6 +9,10 @@
 
 #define BUF_MIN_CAP 64u
 
+/* fmt is checked at buf_printf's callers; say so here so -Wformat-nonliteral stays quiet without
+ * imposing the attribute on every caller of buf_vprintf through buf.h. */
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 void buf_init(struct buf *b, size_t max)
 {
 	b->data = NULL;
