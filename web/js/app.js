@@ -1,0 +1,78 @@
+// app.js — sign-in, navigation between views (hash routes), sign-out.
+
+import { api, ApiError, setToken, token, setUnauthorizedHandler } from './api.js';
+import { $ } from './util.js';
+import { HostsView } from './hosts.js';
+import { ProfilesView } from './profiles.js';
+import { CompareView } from './compare.js';
+import { CommandsView } from './commands.js';
+
+const VIEWS = { hosts: HostsView, profiles: ProfilesView, compare: CompareView, commands: CommandsView };
+const mounted = {};
+let current = null;
+
+function showSignin(message = '') {
+	for (const v of Object.values(mounted)) v.hide?.();
+	current = null;
+	document.querySelectorAll('.view').forEach((s) => { s.hidden = true; });
+	$('#nav').hidden = true;
+	$('#signout').hidden = true;
+	$('#signin').hidden = false;
+	const msg = $('#signin-msg');
+	msg.textContent = message;
+	msg.className = message ? 'msg error' : 'msg';
+	$('#token').focus();
+}
+
+function route() {
+	if (!token()) { showSignin(); return; }
+	$('#signin').hidden = true;
+	$('#nav').hidden = false;
+	$('#signout').hidden = false;
+	const m = /^#\/(\w+)(?:\?(.*))?$/.exec(location.hash);
+	const name = m && VIEWS[m[1]] ? m[1] : 'hosts';
+	const params = new URLSearchParams(m?.[2] || '');
+	if (current && current !== mounted[name]) current.hide?.();
+	document.querySelectorAll('.view').forEach((s) => { s.hidden = s.id !== `view-${name}`; });
+	document.querySelectorAll('#nav a').forEach((a) => {
+		if (a.dataset.view === name) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+	});
+	if (!mounted[name]) mounted[name] = new VIEWS[name]($(`#view-${name}`));
+	current = mounted[name];
+	current.show(params);
+	document.title = `fleetprof · ${name}`;
+}
+
+async function signIn(e) {
+	e.preventDefault();
+	const t = $('#token').value.trim();
+	const msg = $('#signin-msg');
+	msg.className = 'msg';
+	msg.textContent = 'Checking…';
+	try {
+		await api('/api/v1/services', { tok: t });
+	} catch (err) {
+		const wrong = err instanceof ApiError && (err.status === 401 || err.status === 403);
+		msg.className = 'msg error';
+		msg.textContent = wrong ? 'Wrong token: the server refused it.' : `Cannot sign in: ${err.message}`;
+		$('#token').select();
+		return;
+	}
+	$('#token').value = '';
+	setToken(t);
+	msg.textContent = '';
+	if (!/^#\/\w+/.test(location.hash)) location.hash = '#/hosts';
+	route();
+}
+
+function signOut() {
+	setToken(null);
+	history.replaceState(null, '', location.pathname);
+	showSignin('Signed out.');
+}
+
+setUnauthorizedHandler(() => { setToken(null); showSignin('The server no longer accepts this token; sign in again.'); });
+$('#signin-form').addEventListener('submit', signIn);
+$('#signout').addEventListener('click', signOut);
+window.addEventListener('hashchange', route);
+route();
