@@ -49,10 +49,13 @@ struct store_command {
 	json_t *combined_config;    /* owned by the caller (json_decref), NULL when none */
 };
 
-/* Record the heartbeat (upsert host: service, ip, version, last_seen=now), mark ids in
+/* Hosts are keyed by hostname alone: a host belongs to the service it last heartbeated with.
+ * Record the heartbeat (upsert host: service, ip, version, last_seen=now), mark ids in
  * executed_ids completed (if not already completed/failed), and return the host's current
  * command in *out, marking it sent if it was pending. Current command: the oldest pending one;
- * else the newest sent one (re-delivered until completed, failed or executed). */
+ * else the newest sent one (re-delivered until completed, failed or executed).
+ * received_ids of this host's pending commands are marked sent. Only the host's own commands are
+ * touched by either list. */
 int store_heartbeat(struct store *s, const struct store_heartbeat *hb, struct store_command *out);
 void store_command_release(struct store_command *c);
 
@@ -89,13 +92,24 @@ struct store_request {
 };
 
 /* Create a request (UUID) and one command (UUID) per target host, with combined_config
- * {duration, frequency, profiling_mode, continuous, pids, ...extra}. Supersede rules, per host:
+ * {duration, frequency, profiling_mode, continuous, pids, ...extra} for a start and
+ * {stop_level, pids, ...extra} for a stop (stop_level defaults to "process" with pids, else
+ * "host"); pids is omitted when the target has none; extra keys never override these.
+ * Duplicate target hostnames count once (the first one's pids). Supersede rules, per host:
  * a new command marks the host's older *pending* commands failed with error_message
  * "superseded by <id>" — except that a pending stop is kept when the new command is a start
  * (a stop wins: it is delivered first, the start after it).
- * Result: {success, message, request_id, command_ids[]} (new reference). -ENOENT when no target
- * host can be found (no hosts given and none heard from recently). */
+ * Result: {success, message, request_id, status: "pending", command_ids[]} (new reference).
+ * -ENOENT when no target host can be found (no hosts given and none heard from recently).
+ *
+ * A request's status follows its commands: "pending" while all are pending, "sent" while any is
+ * pending or sent (and one went further), then "completed" if every command completed, else
+ * "failed". */
 int store_create_request(struct store *s, const struct store_request *r, json_t **result);
+
+/* {request_id, service_name, request_type, created_at, status, command_ids[]}, new reference;
+ * NULL with errno ENOENT (unknown id) or EIO. */
+json_t *store_get_request(struct store *s, const char *request_id);
 
 enum store_cmd_status { STORE_CMD_COMPLETED = 0, STORE_CMD_FAILED = 1 };
 
@@ -107,8 +121,9 @@ int store_complete_command(struct store *s, const char *command_id, const char *
 			   const char *error_message, const char *results_path, int64_t now);
 
 /* Commands history, newest first: {commands: [{command_id, request_id, hostname, service_name,
- * command_type, status, combined_config, created_at, sent_at, completed_at, execution_time,
- * error_message}], total, limit, offset}. Filters may be NULL. */
+ * command_type, status, request_status, combined_config, created_at, sent_at, completed_at,
+ * execution_time, error_message, results_path}], total, limit, offset}. Filters may be NULL.
+ * limit <= 0 means 100; at most 1000. */
 json_t *store_list_commands(struct store *s, const char *hostname, const char *service,
 			    int64_t limit, int64_t offset);
 
@@ -141,18 +156,27 @@ struct store_query {
 };
 
 /* Visit the merged (stack, count) pairs for the query: one call per distinct stack, counts summed
- * over hosts, containers and buckets. Stacks are "comm;frame;...;leaf" (the container is not in
- * the stack). Bounded by max_stacks: -E2BIG when more distinct stacks match. */
+ * over hosts, containers and buckets, in no particular order. Stacks are "comm;frame;...;leaf"
+ * (the container is not in the stack). Bounded by max_stacks: -E2BIG when more distinct stacks
+ * match (fn not called then). Time resolution is one minute: the query covers every minute
+ * bucket overlapping [start, end), i.e. [floor(start, 60 s), ceil(end, 60 s)); a profile counts
+ * in the minute of its start_time. fn must not call back into the store; a non-zero return from
+ * fn stops the visit and is returned. Unknown service/host/container: 0 and no calls. */
 int store_query_stacks(struct store *s, const struct store_query *q, size_t max_stacks,
 		       col_stack_fn fn, void *ctx);
 
-/* Metrics over time: {metrics: [{hostname, time (ISO), cpu_avg, mem_avg}]} in time order. */
+/* Metrics over time: {metrics: [{hostname, time (ISO), cpu_avg, mem_avg}]} in time order, one per
+ * upload whose start_time lies in the same minute-rounded range as store_query_stacks. Unknown
+ * values are null. The container filter does not apply (metrics are per host). */
 json_t *store_query_metrics(struct store *s, const struct store_query *q);
 
 /* ---- retention ---- */
 
-/* Delete samples and metrics older than cutoff (and stacks/frames no longer used). Returns the
- * number of sample rows deleted, or -errno. */
+/* Delete samples and metrics older than cutoff (and stacks/frames no longer used), in batches that
+ * hold the write lock briefly. The cutoff is rounded down to a whole hour (the hour rollups cannot
+ * be split). Also deletes completed/failed commands created before cutoff and requests left with
+ * no command. Returns the number of full-resolution sample rows (per host, per minute) deleted,
+ * or -errno. */
 int64_t store_delete_before(struct store *s, int64_t cutoff);
 
 #endif
