@@ -41,6 +41,8 @@ int buf_reserve(struct buf *b, size_t n)
 {
 	if (n > b->max || b->len > b->max - n)
 		return -ENOSPC;
+	if (b->len + n == SIZE_MAX)
+		return -ENOMEM; /* no room for the NUL (only with max == SIZE_MAX) */
 	size_t need = b->len + n + 1;
 	if (need <= b->cap)
 		return 0;
@@ -53,7 +55,7 @@ int buf_reserve(struct buf *b, size_t n)
 		ncap *= 2;
 	}
 	/* never allocate beyond what max can use */
-	if (ncap > b->max + 1)
+	if (b->max < SIZE_MAX && ncap > b->max + 1)
 		ncap = b->max + 1;
 	if (ncap < need)
 		ncap = need;

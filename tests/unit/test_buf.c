@@ -92,6 +92,25 @@ T_TEST(buf_growth_geometric)
 	buf_release(&b);
 }
 
+/* max == SIZE_MAX ("unbounded") must still grow geometrically, and never overflow */
+T_TEST(buf_unbounded_max)
+{
+	struct buf b;
+	size_t reallocs = 0, last_cap = 0;
+	buf_init(&b, (size_t)-1);
+	for (int i = 0; i < 100000; i++) {
+		T_CHECK(buf_putc(&b, 'x') == 0);
+		if (b.cap != last_cap) {
+			reallocs++;
+			last_cap = b.cap;
+		}
+	}
+	T_CHECKF(reallocs <= 20, "%zu reallocations", reallocs);
+	T_CHECK(buf_reserve(&b, (size_t)-1 - b.len) == -ENOMEM);
+	T_CHECK(b.len == 100000);
+	buf_release(&b);
+}
+
 T_TEST(buf_reserve_bounds)
 {
 	struct buf b;
@@ -133,6 +152,7 @@ int main(void)
 	T_RUN(buf_max_exact_and_over);
 	T_RUN(buf_printf_over_max_leaves_intact);
 	T_RUN(buf_growth_geometric);
+	T_RUN(buf_unbounded_max);
 	T_RUN(buf_reserve_bounds);
 	T_RUN(buf_steal_transfers);
 	return t_done();
