@@ -179,6 +179,7 @@ struct col_agg {
 	size_t max_stacks;
 	uint64_t total;
 	uint64_t dropped;
+	size_t bytes;             /* heap held: entries + slot array */
 };
 
 #define AGG_MIN_SLOTS 64u
@@ -208,6 +209,7 @@ struct col_agg *col_agg_new(size_t max_stacks)
 	if (!a->slots)
 		goto fail;
 	a->max_stacks = max_stacks;
+	a->bytes = sizeof(*a) + a->nslots * sizeof(*a->slots);
 	return a;
 fail:
 	free(a);
@@ -243,6 +245,7 @@ static int grow(struct col_agg *a)
 		s[j] = e;
 	}
 	free(a->slots);
+	a->bytes += (n - a->nslots) * sizeof(*s);
 	a->slots = s;
 	a->nslots = n;
 	return 0;
@@ -292,6 +295,7 @@ int col_agg_add(struct col_agg *a, const char *stack, size_t len, uint64_t count
 	}
 	a->slots[i] = e;
 	a->size++;
+	a->bytes += sizeof(*e) + len + 1;
 	a->total = sat_add(a->total, count);
 	return 0;
 }
@@ -315,6 +319,11 @@ uint64_t col_agg_total(const struct col_agg *a)
 uint64_t col_agg_dropped(const struct col_agg *a)
 {
 	return a ? a->dropped : 0;
+}
+
+size_t col_agg_bytes(const struct col_agg *a)
+{
+	return a ? a->bytes : 0;
 }
 
 static int cmp_entry(const void *x, const void *y)

@@ -64,6 +64,9 @@ int col_agg_add_cb(void *agg, const char *stack, size_t len, uint64_t count);
 size_t col_agg_size(const struct col_agg *a);      /* distinct stacks */
 uint64_t col_agg_total(const struct col_agg *a);   /* sum of counts kept */
 uint64_t col_agg_dropped(const struct col_agg *a); /* sum of counts refused for space */
+/* Heap bytes the table holds (entries, stack copies, slot array; malloc overhead not counted),
+ * for memory self-limits: a caller may stop adding, or swap tables, past a byte budget. */
+size_t col_agg_bytes(const struct col_agg *a);
 
 /* Visit every stack (order unspecified unless sorted: then by stack string, bytewise).
  * Stop early if fn returns non-zero and return that value. */

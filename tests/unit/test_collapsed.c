@@ -233,6 +233,21 @@ T_TEST(col_agg_max_stacks)
 	T_CHECK(col_agg_dropped(a) == 15);
 	col_agg_free(a);
 
+	/* bytes grow with the stacks kept, not with repeats or refusals */
+	a = col_agg_new(2);
+	size_t b0 = col_agg_bytes(a);
+	T_CHECK(b0 > 0);
+	T_CHECK(col_agg_add(a, "0123456789", 10, 1) == 0);
+	size_t b1 = col_agg_bytes(a);
+	T_CHECK(b1 >= b0 + 11);
+	T_CHECK(col_agg_add(a, "0123456789", 10, 1) == 0);
+	T_CHECK(col_agg_add(a, "x", 1, 1) == 0);
+	size_t b2 = col_agg_bytes(a);
+	T_CHECK(col_agg_add(a, "refused stack", 13, 1) == -ENOSPC);
+	T_CHECK(col_agg_bytes(a) == b2 && b2 > b1);
+	T_CHECK(col_agg_bytes(NULL) == 0);
+	col_agg_free(a);
+
 	a = col_agg_new(0);
 	T_CHECK(a && col_agg_add(a, "a", 1, 1) == -ENOSPC && col_agg_size(a) == 0);
 	col_agg_free(a);
