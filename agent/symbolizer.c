@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -58,6 +60,9 @@ struct symbolizer {
 	struct proc **ptab;
 	size_t nbuckets, nprocs;
 	struct proc *head, *tail;
+	struct sym_elf *vdso;     /* our own [vdso] image: the kernel maps the same one everywhere */
+	uint64_t vdso_size;
+	bool vdso_tried;
 	uint64_t gen;
 	uint64_t lookups, misses;
 	char tmp[1024];
@@ -198,6 +203,7 @@ void sym_free(struct symbolizer *s)
 	free(s->ptab);
 	sym_cache_free(s->cache);
 	sym_ksyms_free(s->ks);
+	sym_elf_free(s->vdso);
 	free(s);
 }
 
@@ -256,32 +262,37 @@ static void put_module(const char *path, char *out, size_t n)
 	col_frame_sanitize(out);
 }
 
+static void ksyms_load(struct symbolizer *s, int64_t now)
+{
+	char path[PBUF];
+	snprintf(path, sizeof(path), "%s/kallsyms", s->proc_root);
+	sym_ksyms_free(s->ks);
+	s->ks = sym_ksyms_load(path);
+	s->ks_loaded_ms = now ? now : 1;
+	if (s->ks_failed_logged)
+		return;
+	if (!s->ks) {
+		log_warn("sym: cannot read %s (%s): kernel frames are [unknown]_[k]", path,
+			 strerror(errno));
+		s->ks_failed_logged = true;
+	} else if (sym_ksyms_zeroed(s->ks)) {
+		log_warn("sym: %s shows no addresses (not root, or kptr_restrict): kernel frames "
+			 "are [unknown]_[k]", path);
+		s->ks_failed_logged = true;
+	}
+}
+
 int sym_kernel(struct symbolizer *s, uint64_t addr, char *out, size_t n)
 {
-	const char *name = NULL;
-	s->lookups++;
 	int64_t now = time_mono_ms();
-	if (!s->ks && (s->ks_loaded_ms == 0 || now - s->ks_loaded_ms >= KSYMS_RELOAD_MS)) {
-		char path[PBUF];
-		snprintf(path, sizeof(path), "%s/kallsyms", s->proc_root);
-		s->ks = sym_ksyms_load(path);
-		s->ks_loaded_ms = now ? now : 1;
-		if (!s->ks && !s->ks_failed_logged) {
-			log_warn("sym: cannot read %s (%s): kernel frames are [unknown]_[k]", path,
-				 strerror(errno));
-			s->ks_failed_logged = true;
-		} else if (s->ks && sym_ksyms_zeroed(s->ks) && !s->ks_failed_logged) {
-			log_warn("sym: %s shows no addresses (not root, or kptr_restrict): kernel "
-				 "frames are [unknown]_[k]", path);
-			s->ks_failed_logged = true;
-		}
-	}
-	name = sym_ksyms_lookup(s->ks, addr);
-	if (!name && s->ks && !sym_ksyms_zeroed(s->ks) && now - s->ks_loaded_ms >= KSYMS_RELOAD_MS) {
-		/* Perhaps a module loaded since: reload, rarely. */
-		sym_ksyms_free(s->ks);
-		s->ks = NULL;
-		return s->lookups--, sym_kernel(s, addr, out, n);
+	s->lookups++;
+	if (s->ks_loaded_ms == 0)
+		ksyms_load(s, now);
+	const char *name = sym_ksyms_lookup(s->ks, addr);
+	if (!name && now - s->ks_loaded_ms >= KSYMS_RELOAD_MS) {
+		/* Perhaps a module was loaded since (or kallsyms became readable): reload, rarely. */
+		ksyms_load(s, now);
+		name = sym_ksyms_lookup(s->ks, addr);
 	}
 	if (!name) {
 		s->misses++;
@@ -428,25 +439,23 @@ fail:
 static const char *perfmap_name(struct symbolizer *s, struct proc *p, uint64_t addr)
 {
 	char path[PBUF];
-	if (p->pm_state == PM_UNKNOWN || p->pm_gen != s->gen) {
-		if (p->pm_state == PM_UNKNOWN && sym_proc_nspid(s->proc_root, p->pid, &p->nspid) != 0)
-			p->nspid = p->pid;
-	}
-	snprintf(path, sizeof(path), "%s/%d/root/tmp/perf-%d.map", s->proc_root, (int)p->pid,
-		 (int)p->nspid);
 	const char *name = p->pm ? sym_perfmap_lookup(p->pm, addr) : NULL;
 	if (name)
 		return name;
-	/* A miss: the map may have grown since it was read (or appeared since we looked). Check the
-	 * file at most once per snapshot for a missing map, on each miss for an existing one. */
+	/* A miss: the map may have grown since it was read, or appeared since we looked. A missing
+	 * map is looked for once per snapshot; an existing one is stat'ed on each miss. */
 	if (p->pm_state == PM_MISSING && p->pm_gen == s->gen)
 		return NULL;
+	if (p->pm_state == PM_UNKNOWN && sym_proc_nspid(s->proc_root, p->pid, &p->nspid) != 0)
+		p->nspid = p->pid;
+	snprintf(path, sizeof(path), "%s/%d/root/tmp/perf-%d.map", s->proc_root, (int)p->pid,
+		 (int)p->nspid);
 	if (p->pm && sym_perfmap_changed(p->pm, path) == 0)
 		return NULL;
 	p->pm_gen = s->gen;
 	struct sym_perfmap *pm = sym_perfmap_load(path);
 	if (!pm) {
-		if (p->pm_state != PM_MISSING)
+		if (p->pm_state == PM_UNKNOWN)
 			log_debug("sym: pid %d: no perf map %s (%s)", (int)p->pid, path,
 				  strerror(errno));
 		if (!p->pm)
@@ -457,6 +466,50 @@ static const char *perfmap_name(struct symbolizer *s, struct proc *p, uint64_t a
 	p->pm = pm;
 	p->pm_state = PM_LOADED;
 	return sym_perfmap_lookup(p->pm, addr);
+}
+
+/* Parse this process's vDSO (copied to a memfd so the file-based ELF reader can take it). */
+static void vdso_load(struct symbolizer *s)
+{
+	FILE *f = NULL;
+	char line[512];
+	int fd = -1;
+	uint64_t lo = 0, hi = 0;
+
+	s->vdso_tried = true;
+	uintptr_t base = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
+	if (!base)
+		return;
+	f = fopen("/proc/self/maps", "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, "[vdso]") &&
+		    sscanf(line, "%" SCNx64 "-%" SCNx64, &lo, &hi) == 2 && lo == base)
+			break;
+	if (f)
+		fclose(f);
+	if (lo != base || hi <= lo || hi - lo > (1u << 20))
+		return;
+	fd = memfd_create("fp-vdso", MFD_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (write(fd, (const void *)base, hi - lo) == (ssize_t)(hi - lo) &&
+	    sym_elf_load(fd, &s->vdso) == 0)
+		s->vdso_size = hi - lo;
+	else
+		log_debug("sym: cannot read the vDSO; its frames are [vdso]");
+	close(fd);
+}
+
+/* A [vdso] frame: named from our own copy when the mapping has the same size. */
+static const char *vdso_name(struct symbolizer *s, const struct sym_map *m, uint64_t addr)
+{
+	uint64_t vaddr;
+	if (!s->vdso_tried)
+		vdso_load(s);
+	if (!s->vdso || m->end - m->start != s->vdso_size ||
+	    sym_elf_file_to_vaddr(s->vdso, addr - m->start, &vaddr) != 0)
+		return NULL;
+	return sym_elf_lookup(s->vdso, vaddr);
 }
 
 int sym_user(struct symbolizer *s, pid_t pid, uint64_t addr, char *out, size_t n)
@@ -492,6 +545,12 @@ int sym_user(struct symbolizer *s, pid_t pid, uint64_t addr, char *out, size_t n
 		return 0;
 	}
 	if (m->kind == SYM_MAP_SPECIAL) {
+		const char *name = strcmp(sym_map_path(&p->maps, m), "[vdso]") == 0 ?
+			vdso_name(s, m, addr) : NULL;
+		if (name) {
+			put_name(s, name, "", out, n);
+			return 0;
+		}
 		snprintf(out, n, "%s", sym_map_path(&p->maps, m));
 		col_frame_sanitize(out);
 		s->misses++;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -462,6 +463,54 @@ T_TEST(perfmap_through_sym_user)
 	rm_rf("4343");
 }
 
+/* [vdso] frames: ground truth from reading our vDSO image with elf_memory (another path than
+ * the symbolizer's memfd copy). */
+T_TEST(vdso_frames)
+{
+	uintptr_t base = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
+	char out[128];
+	uint64_t want_addr = 0;
+	if (!base)
+		T_SKIP("no vDSO");
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		T_SKIP("libelf");
+	Elf *e = elf_memory((char *)base, 1u << 16);
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	while (e && (scn = elf_nextscn(e, scn)) != NULL) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM)
+			continue;
+		Elf_Data *d = elf_getdata(scn, NULL);
+		for (size_t i = 0; d && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym st;
+			const char *nm;
+			if (gelf_getsym(d, (int)i, &st) && st.st_size &&
+			    (nm = elf_strptr(e, sh.sh_link, st.st_name)) &&
+			    strcmp(nm, "__vdso_clock_gettime") == 0)
+				want_addr = base + st.st_value + 3;
+		}
+	}
+	if (e)
+		elf_end(e);
+	if (!want_addr)
+		T_SKIP("no __vdso_clock_gettime in this vDSO");
+	struct sym_options o = { .proc_root = g_root };
+	struct symbolizer *s = sym_new(&o);
+	T_CHECK(s && fake_proc(4444, 1, self_maps(), false) == 0);
+	T_CHECK(sym_user(s, 4444, want_addr, out, sizeof(out)) == 0);
+	T_CHECKF(strcmp(out, "__vdso_clock_gettime") == 0, "got %s", out);
+	sym_free(s);
+	/* Another special mapping: named by itself. */
+	s = sym_new(&o);
+	T_CHECK(s && fake_proc(4445, 1, "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0"
+				"                  [vsyscall]\n", false) == 0);
+	T_CHECK(sym_user(s, 4445, 0xffffffffff600010, out, sizeof(out)) == -ENOENT);
+	T_CHECKF(strcmp(out, "[vsyscall]") == 0, "got %s", out);
+	sym_free(s);
+	rm_rf("4444");
+	rm_rf("4445");
+}
+
 int main(void)
 {
 	snprintf(g_root, sizeof(g_root), "/tmp/fp-symroot-XXXXXX");
@@ -483,6 +532,7 @@ int main(void)
 	T_RUN(pid_reuse_and_forget);
 	T_RUN(eviction_through_sym_user);
 	T_RUN(perfmap_through_sym_user);
+	T_RUN(vdso_frames);
 	if (chdir("/") != 0)
 		perror("chdir");
 	rm_rf(g_root);
