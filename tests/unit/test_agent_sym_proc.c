@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -74,8 +75,9 @@ static void remove_fixtures(void)
 	(void)!system(cmd);
 }
 
-/* Start g_dir/name and read its "name addr" lines (or bare "addr" lines) up to "ready". */
-static int child_start(struct child *c, const char *name)
+/* Start argv (or g_dir/name when argv is NULL) and read its "name addr" lines (or bare "addr"
+ * lines) up to "ready". */
+static int child_start_argv(struct child *c, const char *name, char *const *argv)
 {
 	int in[2], out[2];
 	char path[512], line[256];
@@ -89,7 +91,10 @@ static int child_start(struct child *c, const char *name)
 		dup2(in[0], 0);
 		dup2(out[1], 1);
 		close(in[0]); close(in[1]); close(out[0]); close(out[1]);
-		execl(path, path, (char *)NULL);
+		if (argv)
+			execvp(argv[0], argv);
+		else
+			execl(path, path, (char *)NULL);
 		_exit(127);
 	}
 	close(in[0]);
@@ -116,6 +121,11 @@ static int child_start(struct child *c, const char *name)
 		c->addrs[c->n++] = a;
 	}
 	return -1;
+}
+
+static int child_start(struct child *c, const char *name)
+{
+	return child_start_argv(c, name, NULL);
 }
 
 static void child_stop(struct child *c)
@@ -263,6 +273,40 @@ T_TEST(no_mapping_is_unknown_and_exited_process)
 	T_CHECKF(st.files_cached >= 2, "files cached %zu", st.files_cached);
 }
 
+T_TEST(own_mount_namespace)
+{
+	/* The binary and its library live on a tmpfs mounted only inside the child's mount
+	 * namespace: reachable through /proc/PID/root, not through the host path. */
+	struct child c;
+	char script[1024], out[256];
+	struct stat st;
+	if (!g_dir[0])
+		T_SKIP("%s", g_why);
+	if (geteuid() != 0)
+		T_SKIP("unshare -m needs root");
+	if (access("/usr/bin/unshare", X_OK) != 0)
+		T_SKIP("no unshare(1) (util-linux)");
+	if (stat("/mnt/pie", &st) == 0)
+		T_SKIP("/mnt/pie exists on the host");
+	/* The tmpfs covers /mnt in the child's namespace only; nothing is created on the host. */
+	snprintf(script, sizeof(script),
+		 "mount -t tmpfs fpsym /mnt && cp %s/pie %s/libfix.so /mnt/ && exec /mnt/pie",
+		 g_dir, g_dir);
+	char *argv[] = { "unshare", "-m", "--propagation", "private", "sh", "-c", script, NULL };
+	if (child_start_argv(&c, "pie", argv) != 0 || c.n != 5) {
+		child_stop(&c);
+		T_SKIP("could not start a process in its own mount namespace");
+	}
+	T_CHECKF(stat("/mnt/pie", &st) != 0, "the host sees the namespace's file");
+	struct symbolizer *s = sym_new(NULL);
+	for (int i = 0; s && i < c.n; i++) {
+		int rc = sym_user(s, c.pid, c.addrs[i], out, sizeof(out));
+		T_CHECKF(rc == 0 && strcmp(out, c.names[i]) == 0, "%s -> \"%s\"", c.names[i], out);
+	}
+	sym_free(s);
+	child_stop(&c);
+}
+
 T_TEST(kernel_schedule_roundtrip)
 {
 	FILE *f = fopen("/proc/kallsyms", "r");
@@ -306,6 +350,7 @@ int main(void)
 	T_RUN(cxx_demangled);
 	T_RUN(deleted_binary_via_map_files);
 	T_RUN(no_mapping_is_unknown_and_exited_process);
+	T_RUN(own_mount_namespace);
 	T_RUN(kernel_schedule_roundtrip);
 	sym_free(g_sym);
 	remove_fixtures();
