@@ -34,7 +34,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SAMPLER_CNT_MAX);
+	__uint(max_entries, 2 * SAMPLER_CNT_MAX);   /* [gen & 1][counter] */
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
@@ -46,19 +46,20 @@ struct {
 	__type(value, __u8);
 } pids SEC(".maps");
 
-static __always_inline void bump(__u32 idx)
+static __always_inline void bump(__u32 g, __u32 idx)
 {
+	idx += (g & 1) * SAMPLER_CNT_MAX;
 	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
 	if (v)
 		*v += 1; /* per-CPU: no atomics needed */
 }
 
-static __always_inline void note_stack_err(long id)
+static __always_inline void note_stack_err(__u32 g, long id)
 {
 	if (id == -EEXIST)
-		bump(SAMPLER_CNT_COLLISIONS);
+		bump(g, SAMPLER_CNT_COLLISIONS);
 	else if (id != -EFAULT) /* -EFAULT: no stack of that kind (user-mode or kernel thread) */
-		bump(SAMPLER_CNT_STACK_ERRORS);
+		bump(g, SAMPLER_CNT_STACK_ERRORS);
 }
 
 SEC("perf_event")
@@ -71,6 +72,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	__u64 one = 1, *val;
 	void *counts;
 	long err;
+	__u32 g;
 
 	if (!include_idle && pid == 0)
 		return 0;
@@ -79,11 +81,13 @@ int sample(struct bpf_perf_event_data *ctx)
 	if (filter_pids && !bpf_map_lookup_elem(&pids, &tgid))
 		return 0;
 
-	bump(SAMPLER_CNT_SAMPLES);
+	/* one generation for the whole sample: counters, stacks and counts land in one set */
+	g = *(volatile __u32 *)&gen;
+	bump(g, SAMPLER_CNT_SAMPLES);
 	key.tgid = tgid;
 	key.pid = pid;
 	bpf_get_current_comm(key.comm, sizeof(key.comm));
-	if (gen & 1) {
+	if (g & 1) {
 		key.kern_stack_id = bpf_get_stackid(ctx, &stacks_b, 0);
 		key.user_stack_id = bpf_get_stackid(ctx, &stacks_b, BPF_F_USER_STACK);
 		counts = &counts_b;
@@ -93,9 +97,9 @@ int sample(struct bpf_perf_event_data *ctx)
 		counts = &counts_a;
 	}
 	if (key.kern_stack_id < 0)
-		note_stack_err(key.kern_stack_id);
+		note_stack_err(g, key.kern_stack_id);
 	if (key.user_stack_id < 0)
-		note_stack_err(key.user_stack_id);
+		note_stack_err(g, key.user_stack_id);
 
 	val = bpf_map_lookup_elem(counts, &key);
 	if (val) {
@@ -108,9 +112,9 @@ int sample(struct bpf_perf_event_data *ctx)
 		if (val)
 			__sync_fetch_and_add(val, 1);
 		else
-			bump(SAMPLER_CNT_LOST);
+			bump(g, SAMPLER_CNT_LOST);
 	} else if (err) {
-		bump(SAMPLER_CNT_LOST);
+		bump(g, SAMPLER_CNT_LOST);
 	}
 	return 0;
 }

@@ -34,7 +34,7 @@ struct sampler {
 	int nlinks;
 	int ncpus;
 	uint32_t count_entries, stack_entries;
-	uint64_t base[SAMPLER_CNT_MAX];   /* counters at the previous drain */
+	uint64_t base[2][SAMPLER_CNT_MAX]; /* per set: counters at its previous drain */
 	uint64_t *percpu;                  /* scratch for per-CPU lookups (possible CPUs) */
 	int npossible;
 	struct sampler_key *keys;          /* scratch for a drain, count_entries long */
@@ -80,12 +80,14 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
-static int read_counters(struct sampler *s, uint64_t out[SAMPLER_CNT_MAX])
+/* Cumulative counters of map set `set` (0 or 1). */
+static int read_counters(struct sampler *s, uint32_t set, uint64_t out[SAMPLER_CNT_MAX])
 {
 	int fd = bpf_map__fd(s->skel->maps.counters);
 	for (uint32_t i = 0; i < SAMPLER_CNT_MAX; i++) {
+		uint32_t idx = set * SAMPLER_CNT_MAX + i;
 		out[i] = 0;
-		if (bpf_map_lookup_elem(fd, &i, s->percpu))
+		if (bpf_map_lookup_elem(fd, &idx, s->percpu))
 			return -errno;
 		for (int c = 0; c < s->npossible; c++)
 			out[i] += s->percpu[c];
@@ -220,9 +222,10 @@ void sampler_free(struct sampler *s)
 uint64_t sampler_samples_so_far(struct sampler *s)
 {
 	uint64_t c[SAMPLER_CNT_MAX];
-	if (read_counters(s, c))
+	uint32_t set = s->skel->bss->gen & 1;
+	if (read_counters(s, set, c))
 		return 0;
-	return c[SAMPLER_CNT_SAMPLES] - s->base[SAMPLER_CNT_SAMPLES];
+	return c[SAMPLER_CNT_SAMPLES] - s->base[set][SAMPLER_CNT_SAMPLES];
 }
 
 /* Leaf-first ips of a stack id, 0 when absent. */
@@ -268,12 +271,14 @@ int sampler_drain(struct sampler *s, sample_fn fn, void *ctx, struct sampler_cou
 	sfd = bpf_map__fd((old & 1) ? s->skel->maps.stacks_b : s->skel->maps.stacks_a);
 
 	memset(out, 0, sizeof(*out));
-	if (read_counters(s, c) == 0) {
-		out->samples = c[SAMPLER_CNT_SAMPLES] - s->base[SAMPLER_CNT_SAMPLES];
-		out->collisions = c[SAMPLER_CNT_COLLISIONS] - s->base[SAMPLER_CNT_COLLISIONS];
-		out->stack_errors = c[SAMPLER_CNT_STACK_ERRORS] - s->base[SAMPLER_CNT_STACK_ERRORS];
-		out->lost = c[SAMPLER_CNT_LOST] - s->base[SAMPLER_CNT_LOST];
-		memcpy(s->base, c, sizeof(c));
+	/* the idle set's counters no longer move: exact for this snapshot */
+	if (read_counters(s, old & 1, c) == 0) {
+		uint64_t *b = s->base[old & 1];
+		out->samples = c[SAMPLER_CNT_SAMPLES] - b[SAMPLER_CNT_SAMPLES];
+		out->collisions = c[SAMPLER_CNT_COLLISIONS] - b[SAMPLER_CNT_COLLISIONS];
+		out->stack_errors = c[SAMPLER_CNT_STACK_ERRORS] - b[SAMPLER_CNT_STACK_ERRORS];
+		out->lost = c[SAMPLER_CNT_LOST] - b[SAMPLER_CNT_LOST];
+		memcpy(b, c, sizeof(c));
 	}
 
 	while (n < s->count_entries && bpf_map_get_next_key(cfd, prev, &next) == 0) {

@@ -36,10 +36,16 @@ __attribute__((noinline)) void *worker(void *arg);
 __attribute__((noinline)) void *worker(void *arg)
 {
 	double end = now() + seconds;
+	unsigned long r = (unsigned long)(size_t)&end;
 	(void)arg;
 	while (seconds <= 0 || now() < end) {
-		sink += hot_a(3 * K);
-		sink += hot_b(K);
+		/* a random cycle length (K/2..3K/2) so the cycle cannot alias with the sampling
+		 * period; hot_a always gets exactly three times hot_b's work */
+		unsigned long k;
+		r = r * 6364136223846793005ul + 1442695040888963407ul;
+		k = K / 2 + (r >> 33) % K;
+		sink += hot_a(3 * k);
+		sink += hot_b(k);
 	}
 	return NULL;
 }
