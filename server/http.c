@@ -424,6 +424,7 @@ struct http_server *http_server_start(const struct http_server_opts *o, struct s
 		tls[2] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	}
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 				MHD_OPTION_SOCK_ADDR, sa,
 				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(o->threads ? o->threads : 1),
 				MHD_OPTION_CONNECTION_LIMIT, (unsigned)o->connection_limit,
@@ -431,7 +432,6 @@ struct http_server *http_server_start(const struct http_server_opts *o, struct s
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 				MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-				MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
 				MHD_OPTION_ARRAY, tls,
 				MHD_OPTION_END);
 	if (!h->d) {

@@ -139,9 +139,9 @@ static int read_file(const char *path, char *agent, char *admin)
 	n = read(fd, text, FILE_MAX);
 	rc = n < 0 ? -errno : 0;
 	close(fd);
-	if (rc)
-		return rc;
-	text[n] = 0;
+	if (rc || n < 0 || n > FILE_MAX)
+		return rc ? rc : -EIO;
+	text[(size_t)n] = 0;
 	if (strlen(text) != (size_t)n)
 		return -EINVAL;
 	return parse_file(text, agent, admin);
