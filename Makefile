@@ -158,8 +158,8 @@ bench: all
 fuzz: deps-check
 	$(Q)mkdir -p $(B)/fuzz
 	$(Q)for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-		$(CLANG) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Ishared -Iserver \
-		$$f $(SHARED_SRC) $(SERVER_SRC) -o $(B)/fuzz/$$n $(LDLIBS) || exit 1; done
+		$(CLANG) -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined -Ishared \
+		$$f $(SHARED_SRC) -o $(B)/fuzz/$$n $(LDLIBS) || exit 1; done
 
 clean:
 	rm -rf build
