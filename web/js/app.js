@@ -9,6 +9,8 @@ import { CommandsView } from './commands.js';
 
 const VIEWS = { hosts: HostsView, profiles: ProfilesView, compare: CompareView, commands: CommandsView };
 const mounted = {};
+// a read-only handle for the browser tests and for poking around in devtools
+window.fleetprof = { views: mounted };
 let current = null;
 
 function showSignin(message = '') {

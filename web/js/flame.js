@@ -415,7 +415,7 @@ export class FlameGraph {
 		this.opts.onZoom?.(pathOf(this.tree, node));
 	}
 
-	reset() { this.zoom(0); }
+	reset() { this.selected = -1; this.zoom(0); }
 
 	color(k) {
 		const t = this.tree;
