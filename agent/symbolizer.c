@@ -29,6 +29,7 @@
 #define DEFAULT_MAX_FILES  256
 #define DEFAULT_MAX_BYTES  (64u * 1024u * 1024u)
 #define DEFAULT_MAX_PROCS  4096
+#define DEFAULT_PROC_BYTES (32u * 1024u * 1024u)
 #define KSYMS_RELOAD_MS    60000 /* a kernel miss reloads kallsyms (new modules) this rarely */
 #define DEBUG_DIR          "/usr/lib/debug/.build-id"
 #define ROOT_MAX           256  /* longest proc_root */
@@ -46,6 +47,7 @@ struct proc {
 	uint8_t pm_state;
 	uint64_t pm_gen;         /* snapshot generation of the last perf map check */
 	pid_t nspid;
+	size_t bytes;            /* maps + perf map footprint, counted in symbolizer.proc_bytes */
 	struct proc *hnext;
 	struct proc *prev, *next; /* LRU, head most recent */
 };
@@ -53,6 +55,7 @@ struct proc {
 struct symbolizer {
 	char proc_root[ROOT_MAX];
 	size_t max_procs;
+	size_t max_proc_bytes, proc_bytes;
 	struct sym_ksyms *ks;
 	bool ks_failed_logged;
 	int64_t ks_loaded_ms;
@@ -109,8 +112,42 @@ static void proc_drop(struct symbolizer *s, struct proc *p)
 	plru_unlink(s, p);
 	sym_maps_release(&p->maps);
 	sym_perfmap_free(p->pm);
+	s->proc_bytes -= p->bytes;
 	free(p);
 	s->nprocs--;
+}
+
+static size_t maps_bytes(const struct sym_maps *m)
+{
+	return m->n * sizeof(*m->v) + m->paths_len;
+}
+
+/* Recount p's footprint after its maps or perf map changed, then drop least recently used other
+ * processes until the total fits. If p alone passes the bound, its perf map goes (then, if need
+ * be, its maps: it is named "[unknown]" until the next snapshot). */
+static void proc_account(struct symbolizer *s, struct proc *p)
+{
+	s->proc_bytes -= p->bytes;
+	p->bytes = sizeof(*p) + maps_bytes(&p->maps) + sym_perfmap_bytes(p->pm);
+	s->proc_bytes += p->bytes;
+	while (s->proc_bytes > s->max_proc_bytes && s->tail && s->tail != p)
+		proc_drop(s, s->tail);
+	if (s->proc_bytes <= s->max_proc_bytes)
+		return;
+	log_debug("sym: pid %d: its maps and perf map pass the per-process memory bound",
+		  (int)p->pid);
+	if (p->pm) {
+		sym_perfmap_free(p->pm);
+		p->pm = NULL;
+		p->pm_state = PM_MISSING;
+	}
+	if (sizeof(*p) + maps_bytes(&p->maps) > s->max_proc_bytes) {
+		sym_maps_release(&p->maps);
+		p->dead = true;
+	}
+	s->proc_bytes -= p->bytes;
+	p->bytes = sizeof(*p) + maps_bytes(&p->maps);
+	s->proc_bytes += p->bytes;
 }
 
 static struct proc *proc_find(struct symbolizer *s, pid_t pid)
@@ -154,6 +191,7 @@ static struct proc *proc_get(struct symbolizer *s, pid_t pid)
 	s->ptab[b] = p;
 	plru_front(s, p);
 	s->nprocs++;
+	proc_account(s, p);
 	return p;
 }
 
@@ -176,6 +214,7 @@ struct symbolizer *sym_new(const struct sym_options *opt)
 	}
 	memcpy(s->proc_root, root, strlen(root) + 1);
 	s->max_procs = o.max_processes ? o.max_processes : DEFAULT_MAX_PROCS;
+	s->max_proc_bytes = o.max_proc_bytes ? o.max_proc_bytes : DEFAULT_PROC_BYTES;
 	s->cache = sym_cache_new(o.max_files ? o.max_files : DEFAULT_MAX_FILES,
 				 o.max_bytes ? o.max_bytes : DEFAULT_MAX_BYTES);
 	if (!s->cache)
@@ -234,6 +273,7 @@ void sym_get_stats(const struct symbolizer *s, struct sym_stats *out)
 	out->bytes_cached = sym_cache_bytes(s->cache);
 	out->evictions = sym_cache_evictions(s->cache);
 	out->processes = s->nprocs;
+	out->bytes_processes = s->proc_bytes;
 	out->lookups = s->lookups;
 	out->misses = s->misses;
 }
@@ -465,7 +505,8 @@ static const char *perfmap_name(struct symbolizer *s, struct proc *p, uint64_t a
 	sym_perfmap_free(p->pm);
 	p->pm = pm;
 	p->pm_state = PM_LOADED;
-	return sym_perfmap_lookup(p->pm, addr);
+	proc_account(s, p);
+	return p->pm ? sym_perfmap_lookup(p->pm, addr) : NULL;
 }
 
 /* Parse this process's vDSO (copied to a memfd so the file-based ELF reader can take it). */
@@ -532,7 +573,8 @@ int sym_user(struct symbolizer *s, pid_t pid, uint64_t addr, char *out, size_t n
 		if (sym_maps_read(path, &fresh) == 0) {
 			sym_maps_release(&p->maps);
 			p->maps = fresh;
-			m = sym_maps_find(&p->maps, addr);
+			proc_account(s, p);
+			m = p->dead ? NULL : sym_maps_find(&p->maps, addr);
 		}
 	}
 	if (!m)

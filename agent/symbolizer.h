@@ -21,6 +21,8 @@ struct sym_options {
 	size_t max_files;        /* ELF files kept in the cache (LRU eviction); 0 = default 256 */
 	size_t max_bytes;        /* memory bound for cached symbol tables; 0 = default 64 MiB */
 	size_t max_processes;    /* per-process states kept; 0 = default 4096 */
+	size_t max_proc_bytes;   /* all per-process state (maps + JIT perf maps); 0 = default 32 MiB.
+				  * Least recently used processes are dropped to stay within it. */
 	const char *proc_root;   /* "/proc" unless testing */
 };
 
@@ -48,6 +50,7 @@ void sym_forget(struct symbolizer *s, pid_t pid);
 
 struct sym_stats {
 	size_t files_cached, bytes_cached, processes;
+	size_t bytes_processes;  /* maps + perf maps of all processes */
 	uint64_t lookups, misses, evictions;
 };
 void sym_get_stats(const struct symbolizer *s, struct sym_stats *out);

@@ -511,6 +511,57 @@ T_TEST(vdso_frames)
 	rm_rf("4445");
 }
 
+T_TEST(process_bytes_bound)
+{
+	/* Learn one process's footprint, then allow two and a half: the third evicts the LRU. */
+	struct sym_options o = { .proc_root = g_root };
+	struct symbolizer *s = sym_new(&o);
+	struct sym_stats st;
+	char out[128];
+	uint64_t a = (uint64_t)(uintptr_t)&elf_version;
+	const char *maps = self_maps();
+	T_CHECK(s && fake_proc(5101, 1, maps, false) == 0 && fake_proc(5102, 1, maps, false) == 0 &&
+		fake_proc(5103, 1, maps, false) == 0);
+	T_CHECK(sym_user(s, 5101, a, out, sizeof(out)) == 0);
+	sym_get_stats(s, &st);
+	size_t one = st.bytes_processes;
+	T_CHECKF(one > 1000, "one process %zu bytes", one);
+	sym_free(s);
+	o.max_proc_bytes = one * 5 / 2;
+	s = sym_new(&o);
+	T_CHECK(s != NULL);
+	for (int pid = 5101; s && pid <= 5103; pid++) {
+		T_CHECK(sym_user(s, pid, a, out, sizeof(out)) == 0 && strcmp(out, "elf_version") == 0);
+		sym_get_stats(s, &st);
+		T_CHECKF(st.bytes_processes <= o.max_proc_bytes, "%zu > %zu", st.bytes_processes,
+			 o.max_proc_bytes);
+	}
+	T_CHECKF(st.processes == 2, "processes %zu", st.processes);
+	sym_free(s);
+
+	/* A perf map bigger than the whole bound is dropped: its frames are unknown, no crash. */
+	char path[256];
+	T_CHECK(fake_proc(5104, 1, "7f0000000000-7f0000100000 r-xp 00000000 00:00 0 \n", true) == 0);
+	snprintf(path, sizeof(path), "%s/5104/root/tmp/perf-7.map", g_root);
+	FILE *f = fopen(path, "w");
+	for (int i = 0; f && i < 20000; i++)
+		fprintf(f, "%llx 10 jitted_function_with_a_long_name_%d\n",
+			0x7f0000000000ull + (unsigned long long)i * 16, i);
+	if (f)
+		fclose(f);
+	o.max_proc_bytes = 64 * 1024;
+	s = sym_new(&o);
+	T_CHECK(s && sym_user(s, 5104, 0x7f0000000010, out, sizeof(out)) == -ENOENT);
+	T_CHECKF(strcmp(out, "[unknown]") == 0, "got %s", out);
+	sym_get_stats(s, &st);
+	T_CHECKF(st.bytes_processes <= o.max_proc_bytes, "%zu", st.bytes_processes);
+	sym_free(s);
+	rm_rf("5101");
+	rm_rf("5102");
+	rm_rf("5103");
+	rm_rf("5104");
+}
+
 int main(void)
 {
 	snprintf(g_root, sizeof(g_root), "/tmp/fp-symroot-XXXXXX");
@@ -533,6 +584,7 @@ int main(void)
 	T_RUN(eviction_through_sym_user);
 	T_RUN(perfmap_through_sym_user);
 	T_RUN(vdso_frames);
+	T_RUN(process_bytes_bound);
 	if (chdir("/") != 0)
 		perror("chdir");
 	rm_rf(g_root);
