@@ -188,11 +188,18 @@ def split_attribution(stacks, comm):
     return a, b, total, errors
 
 
+def top_stacks(stacks, comm, n=4):
+    mine = sorted(((c, ";".join(f)) for f, c in stacks if len(f) > 2 and f[2] == comm), reverse=True)
+    return " | ".join("%s %d" % (st, c) for c, st in mine[:n])
+
+
 def check_split(stacks, comm, tolerance=3.0, min_samples=300):
     a, b, total, errors = split_attribution(stacks, comm)
-    check(a + b >= min_samples, "%s: only %d hot samples (hot_a %d, hot_b %d, all %d)" % (comm, a + b, a, b, total))
+    check(a + b >= min_samples, "%s: only %d hot samples (hot_a %d, hot_b %d, all %d); top: %s"
+          % (comm, a + b, a, b, total, top_stacks(stacks, comm)))
     share = 100.0 * a / (a + b)
     check(abs(share - 75.0) <= tolerance,
-          "%s: hot_a share %.1f%% (hot_a %d, hot_b %d), want 75 +- %.0f" % (comm, share, a, b, tolerance))
+          "%s: hot_a share %.1f%% (hot_a %d, hot_b %d), want 75 +- %.0f; top: %s"
+          % (comm, share, a, b, tolerance, top_stacks(stacks, comm)))
     check(not errors[:1], "%s: hot frame not called by worker (main before it): %s" % (comm, errors[:3]))
     return share, a, b
