@@ -54,6 +54,7 @@ struct proc {
 
 struct symbolizer {
 	char proc_root[ROOT_MAX];
+	char debug_dir[ROOT_MAX];
 	size_t max_procs;
 	size_t max_proc_bytes, proc_bytes;
 	struct sym_ksyms *ks;
@@ -213,6 +214,13 @@ struct symbolizer *sym_new(const struct sym_options *opt)
 		return NULL;
 	}
 	memcpy(s->proc_root, root, strlen(root) + 1);
+	const char *dbg = o.debug_dir ? o.debug_dir : DEBUG_DIR;
+	if (strlen(dbg) >= sizeof(s->debug_dir)) {
+		free(s);
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	memcpy(s->debug_dir, dbg, strlen(dbg) + 1);
 	s->max_procs = o.max_processes ? o.max_processes : DEFAULT_MAX_PROCS;
 	s->max_proc_bytes = o.max_proc_bytes ? o.max_proc_bytes : DEFAULT_PROC_BYTES;
 	s->cache = sym_cache_new(o.max_files ? o.max_files : DEFAULT_MAX_FILES,
@@ -392,13 +400,13 @@ static int open_mapped(struct symbolizer *s, const struct proc *p, const struct 
 }
 
 /* Replace a .dynsym-only table by the symbols of /usr/lib/debug/.build-id/xx/yyyy.debug. */
-static void try_debuginfo(struct sym_elf *e)
+static void try_debuginfo(const struct symbolizer *s, struct sym_elf *e)
 {
 	char path[PBUF];
 	int fd;
 	if (e->has_symtab || e->build_id_len < 2)
 		return;
-	int k = snprintf(path, sizeof(path), "%s/%02x/", DEBUG_DIR, e->build_id[0]);
+	int k = snprintf(path, sizeof(path), "%s/%02x/", s->debug_dir, e->build_id[0]);
 	for (size_t i = 1; i < e->build_id_len && k > 0 && (size_t)k + 3 < sizeof(path); i++)
 		k += snprintf(path + k, sizeof(path) - (size_t)k, "%02x", e->build_id[i]);
 	snprintf(path + k, sizeof(path) - (size_t)k, ".debug");
@@ -456,7 +464,7 @@ static struct sym_elf *map_elf(struct symbolizer *s, struct proc *p, struct sym_
 			  sym_map_path(&p->maps, m), strerror(-rc));
 		goto fail;
 	}
-	try_debuginfo(e);
+	try_debuginfo(s, e);
 	rc = sym_cache_put(s->cache, &id, e);
 	if (rc) {
 		log_debug("sym: %s: symbol table not cached (%s)", sym_map_path(&p->maps, m),

@@ -24,6 +24,8 @@ struct sym_options {
 	size_t max_proc_bytes;   /* all per-process state (maps + JIT perf maps); 0 = default 32 MiB.
 				  * Least recently used processes are dropped to stay within it. */
 	const char *proc_root;   /* "/proc" unless testing */
+	const char *debug_dir;   /* separate debuginfo by build-id: <debug_dir>/xx/yyyy.debug, read
+				  * for objects with no .symtab; NULL = "/usr/lib/debug/.build-id" */
 };
 
 /* NULL with errno set on failure. opt may be NULL for defaults. */

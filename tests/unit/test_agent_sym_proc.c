@@ -56,8 +56,14 @@ static void build_fixtures(void)
 		 "cc -O1 -fPIE -pie -rdynamic -o stripped %s/target.c -L. -lfix "
 		 "-Wl,-rpath,'$ORIGIN' && strip --strip-all stripped && "
 		 "cp pie deleted && "
+		 "cc -O1 -g -fPIE -pie -Wl,--build-id -o stripdbg %s/target.c -L. -lfix "
+		 "-Wl,-rpath,'$ORIGIN' && objcopy --only-keep-debug stripdbg stripdbg.debug && "
+		 "strip --strip-all stripdbg && "
+		 "id=$(readelf -n stripdbg | awk '/Build ID/ { print $3 }') && [ -n \"$id\" ] && "
+		 "mkdir -p dbg/$(echo $id | cut -c1-2) && "
+		 "mv stripdbg.debug dbg/$(echo $id | cut -c1-2)/$(echo $id | cut -c3-).debug && "
 		 "c++ -O1 -g -o cxx %s/cxx.cc 2>&1",
-		 g_dir, src, src, src, src, src);
+		 g_dir, src, src, src, src, src, src);
 	if (sh(cmd) != 0) {
 		snprintf(g_why, sizeof(g_why), "cannot build fixtures with cc/c++ from %.200s", src);
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
@@ -219,6 +225,36 @@ T_TEST(cxx_demangled)
 	child_stop(&c);
 }
 
+T_TEST(separate_debuginfo_by_build_id)
+{
+	/* stripdbg has no .symtab and exports nothing; its symbols are in dbg/xx/yyyy.debug. */
+	struct child c;
+	char dbg[300], out[256];
+	if (!g_dir[0])
+		T_SKIP("%s", g_why);
+	snprintf(dbg, sizeof(dbg), "%s/dbg", g_dir);
+	struct sym_options o = { .debug_dir = dbg };
+	struct symbolizer *with = sym_new(&o), *without = sym_new(NULL);
+	T_CHECK(with && without);
+	if (child_start(&c, "stripdbg") != 0 || c.n != 5) {
+		T_CHECKF(0, "stripdbg fixture did not start");
+		goto out;
+	}
+	for (int i = 0; with && without && i < c.n; i++) {
+		int rc = sym_user(with, c.pid, c.addrs[i], out, sizeof(out));
+		T_CHECKF(rc == 0 && strcmp(out, c.names[i]) == 0, "%s -> \"%s\"", c.names[i], out);
+		if (strcmp(c.names[i], "fixlib_where") == 0)
+			continue;
+		rc = sym_user(without, c.pid, c.addrs[i], out, sizeof(out));
+		T_CHECKF(rc == -ENOENT && strcmp(out, "(stripdbg)") == 0, "no debuginfo: %s -> %s",
+			 c.names[i], out);
+	}
+out:
+	child_stop(&c);
+	sym_free(with);
+	sym_free(without);
+}
+
 T_TEST(deleted_binary_via_map_files)
 {
 	struct child c;
@@ -348,6 +384,7 @@ int main(void)
 	T_RUN(non_pie_executable);
 	T_RUN(stripped_dynsym_only_and_module_fallback);
 	T_RUN(cxx_demangled);
+	T_RUN(separate_debuginfo_by_build_id);
 	T_RUN(deleted_binary_via_map_files);
 	T_RUN(no_mapping_is_unknown_and_exited_process);
 	T_RUN(own_mount_namespace);
