@@ -189,6 +189,39 @@ with Suite("server_restart") as t:
         st, b = auto.host_status(service="svc-off")
         t.eq(b["hosts"][0]["status"], "active", "active again")
 
+    with t.case("retention_deletes_old_samples"):
+        auto = state.get("auto")
+        if auto is None or not auto.alive():
+            raise TestFailure("needs the previous case's server")
+        now = (int(time.time()) // 60) * 60
+        old, mid = now - 40 * 86400, now - 10 * 86400
+
+        def total(at):
+            r = auto.flamegraph("svc-ret", at - 3600, at + 3600)
+            t.eq(r.status, 200, "query (%s)" % r)
+            return r.json()["value"]
+
+        for at, n in ((old, 5), (mid, 7)):
+            r = auto.upload("svc-ret", "ret1", make_profile({"0;;r;x": n}), at)
+            t.eq(r.status, 200, "upload at now-%dd (%s)" % ((now - at) // 86400, r))
+        t.eq((total(old), total(mid)), (5, 7), "both stored")
+        t.eq(auto.stop(), 0, "stop")
+        auto.extra_args = ["--retention-days", "30"]
+        auto.start()
+        deadline = time.time() + 10
+        while total(old) != 0 and time.time() < deadline:
+            time.sleep(0.1)   # the retention pass runs at start, maybe in the background
+        t.eq((total(old), total(mid)), (0, 7), "40-day-old samples gone, 10-day-old kept")
+        t.eq(auto.stop(), 0, "stop")
+        auto.extra_args = ["--retention-days", "5"]
+        auto.start()
+        deadline = time.time() + 10
+        while total(mid) != 0 and time.time() < deadline:
+            time.sleep(0.1)
+        t.eq(total(mid), 0, "--retention-days 5 removes the 10-day-old samples")
+        st, b = auto.host_status(service="svc-tk")
+        t.eq(b["total_count"], 1, "retention leaves hosts alone")
+
     with t.case("bad_flags_exit_2"):
         bad = Server(t.tmp, args=["--port", "notaport"])
         t.servers.append(bad)
