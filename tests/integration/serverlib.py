@@ -459,7 +459,12 @@ class Suite:
             traceback.print_exception(et, ev, tb, file=sys.stderr)
         for s in self.servers:
             try:
-                if s.alive():
+                if s.proc is not None and s.proc.poll() is not None:
+                    rc = s.proc.returncode
+                    s.kill()
+                    self._fail("%s_server_died" % self.name,
+                               "server exited on its own with %s during the tests" % rc, s)
+                elif s.alive():
                     rc = s.stop()
                     if rc != 0:
                         self._fail("%s_server_exit" % self.name,
