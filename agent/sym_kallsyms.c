@@ -92,7 +92,9 @@ struct sym_ksyms *sym_ksyms_load(const char *path)
 		if (nl == 0)
 			continue;
 		name[nl] = '\0';
-		bool text = type == 't' || type == 'T';
+		/* "__pfx_" labels mark the padding before each function (never executed): they
+		 * only end the previous symbol, like data symbols do, and cost no name. */
+		bool text = (type == 't' || type == 'T') && strncmp(name, "__pfx_", 6) != 0;
 		if (addr)
 			any_nonzero = true;
 		if (nld == cap) {

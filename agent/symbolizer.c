@@ -282,6 +282,7 @@ void sym_get_stats(const struct symbolizer *s, struct sym_stats *out)
 	out->evictions = sym_cache_evictions(s->cache);
 	out->processes = s->nprocs;
 	out->bytes_processes = s->proc_bytes;
+	out->bytes_kernel = sym_ksyms_bytes(s->ks);
 	out->lookups = s->lookups;
 	out->misses = s->misses;
 }

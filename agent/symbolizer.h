@@ -53,6 +53,7 @@ void sym_forget(struct symbolizer *s, pid_t pid);
 struct sym_stats {
 	size_t files_cached, bytes_cached, processes;
 	size_t bytes_processes;  /* maps + perf maps of all processes */
+	size_t bytes_kernel;     /* kallsyms table */
 	uint64_t lookups, misses, evictions;
 };
 void sym_get_stats(const struct symbolizer *s, struct sym_stats *out);

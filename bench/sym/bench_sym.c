@@ -127,8 +127,54 @@ static void bench_one(const char *lib, const char *outdir)
 	}
 }
 
+/* Kernel: load /proc/kallsyms on the first lookup, then random addresses in the kernel text. */
+static void bench_kernel(void)
+{
+	FILE *f = fopen("/proc/kallsyms", "r");
+	char line[512], out[256];
+	uint64_t lo = 0, hi = 0;
+	static uint64_t addrs[NADDR];
+	while (f && fgets(line, sizeof(line), f)) {
+		uint64_t a;
+		char t, name[256];
+		if (sscanf(line, "%" SCNx64 " %c %255s", &a, &t, name) != 3)
+			continue;
+		if (strcmp(name, "_stext") == 0)
+			lo = a;
+		else if (strcmp(name, "_etext") == 0)
+			hi = a;
+	}
+	if (f)
+		fclose(f);
+	if (!lo || hi <= lo) {
+		printf("%-22s kallsyms addresses hidden (not root?)\n", "kernel");
+		return;
+	}
+	for (size_t i = 0; i < NADDR; i++)
+		addrs[i] = lo + xorshift() % (hi - lo);
+	struct symbolizer *s = sym_new(NULL);
+	if (!s)
+		return;
+	double t0 = now_s();
+	sym_kernel(s, addrs[0], out, sizeof(out));
+	double cold = now_s() - t0;
+	size_t named = 0;
+	t0 = now_s();
+	for (size_t i = 0; i < NADDR; i++)
+		named += sym_kernel(s, addrs[i], out, sizeof(out)) == 0;
+	double warm = now_s() - t0;
+	struct sym_stats st;
+	sym_get_stats(s, &st);
+	printf("%-22s text %6.1f MB  cold first lookup %7.1f ms (table %6.1f MB)  "
+	       "warm %8.0f lookups/s  named %4.1f%%\n", "kernel", (double)(hi - lo) / 1e6,
+	       cold * 1e3, (double)st.bytes_kernel / 1e6, NADDR / warm,
+	       100.0 * (double)named / NADDR);
+	sym_free(s);
+}
+
 int main(int argc, char **argv)
 {
+	bench_kernel();
 	const char *outdir = getenv("BENCH_OUT");
 	bench_one("libc.so.6", outdir);
 	for (int i = 1; i < argc; i++)
