@@ -12,7 +12,8 @@ CREATE TABLE hosts (
 	first_seen      INTEGER NOT NULL,
 	last_seen       INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX hosts_service ON hosts (service_name, last_seen);
+-- not on last_seen: a heartbeat then updates the table row only
+CREATE INDEX hosts_service ON hosts (service_name);
 
 -- A profiling request (start or stop) as an operator sent it; its status is derived from its
 -- commands (see store_cmds.c).
@@ -73,7 +74,7 @@ CREATE TABLE frames (
 CREATE INDEX frames_last_used ON frames (last_used);
 
 -- Stacks, stored once per service: "comm;frame;...;leaf" as a list of frame ids (uint32 LE).
--- hash: FNV-1a of the stack text; on a collision the next free hash value is used.
+-- hash: store_hash() of the stack text; on a collision the next free hash value is used.
 CREATE TABLE stacks (
 	id         INTEGER PRIMARY KEY,
 	service_id INTEGER NOT NULL,

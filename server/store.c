@@ -465,15 +465,28 @@ json_t *store_json_col(sqlite3_stmt *st, int col)
 	}
 }
 
+static uint64_t load_le(const unsigned char *b, size_t n)
+{
+	uint64_t w = 0;
+	for (size_t i = 0; i < n; i++)
+		w |= (uint64_t)b[i] << (8 * i);
+	return w;
+}
+
+/* Word-at-a-time multiply/xorshift hash. Stable across runs and byte orders: it is stored in the
+ * database (stacks.hash). Collisions are handled by the callers. */
 uint64_t store_hash(const void *p, size_t n)
 {
 	const unsigned char *b = p;
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 1099511628211ULL;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ (uint64_t)n;
+	for (; n >= 8; b += 8, n -= 8) {
+		h = (h ^ load_le(b, 8)) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
 	}
-	return h;
+	h = (h ^ load_le(b, n)) * 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 29;
+	h *= 0x94d049bb133111ebULL;
+	return h ^ (h >> 32);
 }
 
 /* ---- bounded kv cache ---- */

@@ -96,7 +96,7 @@ json_t *store_json_time(int64_t t);
 /* A column as a json value: text -> string, integer -> integer, real -> real, NULL -> null. */
 json_t *store_json_col(sqlite3_stmt *st, int col);
 
-/* 64-bit FNV-1a (stable: stored in the database). */
+/* A 64-bit hash of bytes (stable: stored in the database). */
 uint64_t store_hash(const void *p, size_t n);
 
 /* ---- kv cache ---- */
