@@ -100,20 +100,22 @@ int routes_check_auth(const struct srv *s, const struct route *r, const struct h
 {
 	const char *b = bearer(req->authorization);
 	const char *k = req->api_key;
+	int ok;
 
 	switch (r->auth) {
 	case ROUTE_AUTH_NONE:
 		return 0;
 	case ROUTE_AUTH_AGENT:
 		/* evaluate all four so the time does not depend on which one matched */
-		if (tokens_equal(b, s->tokens->agent) | tokens_equal(k, s->tokens->agent) |
-		    tokens_equal(b, s->tokens->admin) | tokens_equal(k, s->tokens->admin))
-			return 0;
-		return 401;
+		ok = (int)tokens_equal(b, s->tokens->agent);
+		ok |= (int)tokens_equal(k, s->tokens->agent);
+		ok |= (int)tokens_equal(b, s->tokens->admin);
+		ok |= (int)tokens_equal(k, s->tokens->admin);
+		return ok ? 0 : 401;
 	case ROUTE_AUTH_ADMIN:
-		if (tokens_equal(b, s->tokens->admin) | tokens_equal(k, s->tokens->admin))
-			return 0;
-		return 401;
+		ok = (int)tokens_equal(b, s->tokens->admin);
+		ok |= (int)tokens_equal(k, s->tokens->admin);
+		return ok ? 0 : 401;
 	}
 	return 401;
 }
