@@ -1,0 +1,206 @@
+/* test_agent_options.c — flags, CPU lists, /proc/stat and /proc/meminfo parsing, callchain
+ * kernel/user split, map sizing bounds, progress line. Table-driven. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <linux/perf_event.h>
+
+#include "t.h"
+#include "options.h"
+#include "hostinfo.h"
+#include "perfev.h"
+#include "sampler.h"
+#include "progress.h"
+
+static enum opt_result parse(struct options *o, const char *line)
+{
+	char copy[512], *argv[32];
+	int argc = 0;
+	FILE *null = fopen("/dev/null", "w");
+	enum opt_result r;
+	snprintf(copy, sizeof(copy), "fleetprof-agent %s", line);
+	for (char *tok = strtok(copy, " "); tok && argc < 31; tok = strtok(NULL, " "))
+		argv[argc++] = tok;
+	argv[argc] = NULL;
+	r = options_parse(o, argc, argv, null, null);
+	fclose(null);
+	return r;
+}
+
+T_TEST(options_defaults)
+{
+	struct options o;
+	T_CHECK(parse(&o, "") == OPT_RUN);
+	T_CHECK(o.duration == 60 && o.frequency == 11 && !o.continuous && o.flamegraph);
+	T_CHECK(o.output_dir == NULL && o.npids == 0 && o.perf_mode == PERF_MODE_AUTO);
+}
+
+T_TEST(options_table)
+{
+	static const struct {
+		const char *line;
+		enum opt_result want;
+	} cases[] = {
+		{ "-d 5 -f 99 -c -o /tmp/x", OPT_RUN },
+		{ "--profiling-duration=5 --profiling-frequency 99", OPT_RUN },
+		{ "--pids 1,2,3 --perf-mode perf --no-flamegraph --rotating-output -v", OPT_RUN },
+		{ "--help", OPT_EXIT_OK },
+		{ "--version", OPT_EXIT_OK },
+		{ "-d 0", OPT_EXIT_USAGE },
+		{ "-d 86401", OPT_EXIT_USAGE },
+		{ "-f 1001", OPT_EXIT_USAGE },
+		{ "-f 5x", OPT_EXIT_USAGE },
+		{ "-f -5", OPT_EXIT_USAGE },
+		{ "--pids 0", OPT_EXIT_USAGE },
+		{ "--pids 1,", OPT_EXIT_USAGE },
+		{ "--pids ,1", OPT_EXIT_USAGE },
+		{ "--pids 99999999999", OPT_EXIT_USAGE },
+		{ "--perf-mode fp", OPT_EXIT_USAGE },
+		{ "--nope", OPT_EXIT_USAGE },
+		{ "-o", OPT_EXIT_USAGE },
+		{ "stray", OPT_EXIT_USAGE },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct options o;
+		enum opt_result r = parse(&o, cases[i].line);
+		T_CHECKF(r == cases[i].want, "'%s': got %d want %d", cases[i].line, r, cases[i].want);
+	}
+}
+
+T_TEST(options_values)
+{
+	struct options o;
+	T_CHECK(parse(&o, "-d 5 -f 99 -c -o /tmp/x --pids 10,20 --perf-mode disabled --rotating-output") == OPT_RUN);
+	T_CHECK(o.duration == 5 && o.frequency == 99 && o.continuous && strcmp(o.output_dir, "/tmp/x") == 0);
+	T_CHECK(o.npids == 2 && o.pids[0] == 10 && o.pids[1] == 20);
+	T_CHECK(o.perf_mode == PERF_MODE_DISABLED && o.rotating_output);
+	T_CHECKF(strcmp(o.run_arguments, "-d 5 -f 99 -c -o /tmp/x --pids 10,20 --perf-mode disabled --rotating-output") == 0,
+		 "run_arguments '%s'", o.run_arguments);
+	T_CHECK(strcmp(options_perf_mode_name(PERF_MODE_PERF), "perf") == 0);
+}
+
+T_TEST(options_pids_bound)
+{
+	static char line[16 * (OPT_MAX_PIDS + 2)];
+	struct options o;
+	size_t used = (size_t)snprintf(line, sizeof(line), "--pids ");
+	for (int i = 1; i <= OPT_MAX_PIDS + 1; i++)
+		used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%d", i > 1 ? "," : "", i);
+	{
+		char *argv[] = { "a", "--pids", line + 7, NULL };
+		FILE *null = fopen("/dev/null", "w");
+		T_CHECK(options_parse(&o, 3, argv, null, null) == OPT_EXIT_USAGE);
+		fclose(null);
+	}
+}
+
+T_TEST(cpulist_table)
+{
+	static const struct {
+		const char *s;
+		int n, first, last;
+	} cases[] = {
+		{ "0", 1, 0, 0 }, { "0-3\n", 4, 0, 3 }, { "0-1,4,6-7", 5, 0, 7 }, { "5", 1, 5, 5 },
+		{ "", 0, -1, -1 }, { "3-1", -EINVAL, 0, 0 }, { "a", -EINVAL, 0, 0 }, { "1,,2", -EINVAL, 0, 0 },
+		{ "-1", -EINVAL, 0, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int cpus[16];
+		int n = hostinfo_parse_cpulist(cases[i].s, cpus, 16);
+		T_CHECKF(n == cases[i].n, "'%s': %d", cases[i].s, n);
+		if (n > 0)
+			T_CHECKF(cpus[0] == cases[i].first && cpus[n - 1] == cases[i].last, "'%s'", cases[i].s);
+	}
+	{
+		int cpus[2];
+		T_CHECK(hostinfo_parse_cpulist("0-9", cpus, 2) == 2);   /* bounded */
+		T_CHECK(hostinfo_parse_cpulist("0-9", NULL, 0) == 10);  /* count only */
+	}
+	T_CHECK(hostinfo_online_cpus(NULL, 0) >= 1);
+}
+
+T_TEST(proc_stat_and_meminfo)
+{
+	uint64_t busy, total, t, a;
+	T_CHECK(hostinfo_parse_stat("cpu  100 5 50 800 40 3 2 0 0 0\ncpu0 1 2 3 4\n", &busy, &total) == 0);
+	T_CHECKF(total == 1000 && busy == 160, "busy %llu total %llu", (unsigned long long)busy,
+		 (unsigned long long)total);
+	T_CHECK(hostinfo_parse_stat("cpu0 1 2 3 4\n", &busy, &total) == -EINVAL);
+	T_CHECK(hostinfo_parse_stat("cpu  1 2\n", &busy, &total) == -EINVAL);
+	T_CHECK(hostinfo_parse_meminfo("MemTotal:       16000 kB\nMemFree: 1 kB\nMemAvailable:    4000 kB\n",
+				       &t, &a) == 0 && t == 16000 && a == 4000);
+	T_CHECK(hostinfo_parse_meminfo("MemTotal: 16000 kB\n", &t, &a) == -EINVAL);
+	T_CHECK(hostinfo_parse_meminfo("MemTotal: 0 kB\nMemAvailable: 0 kB\n", &t, &a) == -EINVAL);
+}
+
+T_TEST(metrics_window_on_live_proc)
+{
+	struct hostinfo_metrics m;
+	struct hostinfo h;
+	hostinfo_metrics_begin(&m, "/proc");
+	for (volatile unsigned long i = 0; i < 30000000ul; i++)
+		;
+	hostinfo_metrics_end(&m);
+	T_CHECKF(m.cpu_avg > 0 && m.cpu_avg <= 100, "cpu_avg %f", m.cpu_avg);
+	T_CHECKF(m.mem_avg > 0 && m.mem_avg < 100 && m.mem_n == 2, "mem_avg %f n %u", m.mem_avg, m.mem_n);
+	hostinfo_read(&h, "/proc");
+	T_CHECK(h.hostname[0] && h.kernel_release[0] && h.processors >= 1 && h.memory_mb > 0);
+}
+
+T_TEST(callchain_split)
+{
+	uint64_t k[8], u[8];
+	uint32_t nk, nu;
+	const uint64_t chain[] = { (uint64_t)PERF_CONTEXT_KERNEL, 0xffffffff81000010ull, 0xffffffff81000020ull,
+				   (uint64_t)PERF_CONTEXT_USER, 0x401000, 0x402000, 0x403000 };
+	const uint64_t user_only[] = { (uint64_t)PERF_CONTEXT_USER, 0x401000 };
+	const uint64_t guest[] = { (uint64_t)PERF_CONTEXT_GUEST_KERNEL, 0x1, (uint64_t)PERF_CONTEXT_KERNEL, 0xffffffff81000010ull };
+	perfev_split_callchain(chain, 7, k, &nk, u, &nu, 8);
+	T_CHECK(nk == 2 && k[0] == 0xffffffff81000010ull && k[1] == 0xffffffff81000020ull);
+	T_CHECK(nu == 3 && u[0] == 0x401000 && u[2] == 0x403000);
+	perfev_split_callchain(user_only, 2, k, &nk, u, &nu, 8);
+	T_CHECK(nk == 0 && nu == 1);
+	perfev_split_callchain(guest, 4, k, &nk, u, &nu, 8);
+	T_CHECK(nk == 1 && nu == 0);
+	perfev_split_callchain(chain, 7, k, &nk, u, &nu, 2);   /* bounded */
+	T_CHECK(nk == 2 && nu == 2);
+	perfev_split_callchain(chain, 0, k, &nk, u, &nu, 8);
+	T_CHECK(nk == 0 && nu == 0);
+}
+
+T_TEST(map_sizes_bounded)
+{
+	uint32_t c, s;
+	sampler_map_sizes(11, 2, 60, &c, &s);            /* 1320 samples */
+	T_CHECKF(c == 2048 && s == 4096, "%u %u", c, s);
+	sampler_map_sizes(1, 1, 1, &c, &s);
+	T_CHECK(c == 1024 && s == 1024);                  /* floors */
+	sampler_map_sizes(1000, 1024, 86400, &c, &s);
+	T_CHECK(c == 65536 && s == 16384);                /* the fixed memory bound */
+	sampler_map_sizes(99, 2, 20, &c, &s);
+	T_CHECK((c & (c - 1)) == 0 && c >= 3960 && s >= 7920 && (s & (s - 1)) == 0);
+}
+
+T_TEST(progress_line)
+{
+	char line[128];
+	progress_format(line, sizeof(line), 12400, 60000, 2345);
+	T_CHECKF(strcmp(line, "profiling: 12s elapsed, 48s left, 2345 samples") == 0, "'%s'", line);
+	progress_format(line, sizeof(line), 70000, 60000, 0);
+	T_CHECKF(strcmp(line, "profiling: 70s elapsed, 0s left, 0 samples") == 0, "'%s'", line);
+}
+
+int main(void)
+{
+	T_RUN(options_defaults);
+	T_RUN(options_table);
+	T_RUN(options_values);
+	T_RUN(options_pids_bound);
+	T_RUN(cpulist_table);
+	T_RUN(proc_stat_and_meminfo);
+	T_RUN(metrics_window_on_live_proc);
+	T_RUN(callchain_split);
+	T_RUN(map_sizes_bounded);
+	T_RUN(progress_line);
+	return t_done();
+}
