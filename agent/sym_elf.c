@@ -28,7 +28,9 @@ static Elf *elf_open(int fd)
 {
 	if (elf_version(EV_CURRENT) == EV_NONE)
 		return NULL;
-	Elf *e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	/* ELF_C_READ (pread of the sections we touch), not an mmap: a file truncated while we read
+	 * it must give an error, not SIGBUS in the agent. */
+	Elf *e = elf_begin(fd, ELF_C_READ, NULL);
 	if (e && elf_kind(e) != ELF_K_ELF) {
 		elf_end(e);
 		return NULL;
