@@ -29,7 +29,7 @@ input,button{font:inherit;padding:4px 8px}
 .fg{position:relative;width:100%}
 .fg canvas{display:block}
 .fg canvas:focus-visible{outline:2px solid #2563eb}
-.fg-tip{position:absolute;z-index:2;pointer-events:none;background:#0f172a;color:#f8fafc;padding:6px 8px;border-radius:4px;font-size:12px;max-width:480px;overflow-wrap:anywhere}
+.fg-tip{position:fixed;z-index:2;pointer-events:none;background:#0f172a;color:#f8fafc;padding:6px 8px;border-radius:4px;font-size:12px;max-width:480px;overflow-wrap:anywhere}
 </style></head><body>
 <h1>${esc(title)}</h1>
 <div class="bar"><input id="q" type="search" placeholder="Search frames" aria-label="Search frames">

@@ -32,8 +32,10 @@ export function runtimeOf(name) {
 /** The legend: [{label, color}] in display order. */
 export function runtimeLegend() {
 	return [NATIVE, ...RUNTIMES].map((r) => ({ label: r.label,
-		color: `hsl(${r.hue + r.span / 2},${r.sat}%,${r.light}%)` }));
+		color: `hsl(${r.hue + r.span / 2},${r.sat}%,${r.light}%)` })).concat([{ label: 'process', color: PROCESS_COLOR }]);
 }
+
+const PROCESS_COLOR = 'hsl(215,22%,76%)';
 
 function hashStr(s) {
 	let h = 2166136261;
@@ -123,21 +125,29 @@ class Builder {
 	}
 
 	add(side, stack, count) {
-		const frames = stack.split(';');
+		// Sorted input (the server's) shares a prefix with the previous line: find it by comparing
+		// characters, reuse the previous line's nodes for the whole frames in it, split the rest.
 		const prevF = this.prevFrames, prevN = this.prevNodes;
 		let tot = this.tot[side];
-		let node = 0;
-		let i = 0;
-		// Sorted input shares prefixes with the previous line: reuse its nodes.
-		while (i < frames.length && i < prevF.length && frames[i] === prevF[i]) {
-			node = prevN[i];
+		let node = 0, m = 0, pos = 0, whole = false;
+		while (m < prevF.length) {
+			const f = prevF[m];
+			if (!stack.startsWith(f, pos)) break;
+			const e = pos + f.length;
+			if (e !== stack.length && stack.charCodeAt(e) !== 59) break;
+			node = prevN[m];
 			tot[node] += count;
-			i++;
+			m++;
+			pos = e + 1;
+			if (e === stack.length) { whole = true; break; }
 		}
-		prevN.length = i;
+		prevN.length = m;
+		prevF.length = m;
 		let fresh = false;
-		for (; i < frames.length; i++) {
-			const f = frames[i];
+		while (!whole) {
+			let e = stack.indexOf(';', pos);
+			if (e < 0) e = stack.length;
+			const f = stack.slice(pos, e);
 			let id = this.nameIds.get(f);
 			if (id === undefined) {
 				id = this.names.length;
@@ -148,8 +158,8 @@ class Builder {
 			let h = Math.imul(node ^ Math.imul(id, 0x85ebca77), 0x9e3779b1) >>> this.hshift;
 			let child = -1;
 			// a node created on this line has no children yet: nothing to look up under it
-			for (let c = this.hkey[h]; c >= 0; c = this.hkey[h]) {
-				if (!fresh && this.parent[c] === node && this.nameOf[c] === id) { child = c; break; }
+			for (let k = this.hkey[h]; k >= 0; k = this.hkey[h]) {
+				if (!fresh && this.parent[k] === node && this.nameOf[k] === id) { child = k; break; }
 				h = (h + 1) & mask;
 			}
 			if (child < 0) {
@@ -168,8 +178,10 @@ class Builder {
 			node = child;
 			tot[node] += count;
 			prevN.push(node);
+			prevF.push(f);
+			pos = e + 1;
+			if (e === stack.length) break;
 		}
-		this.prevFrames = frames;
 		this.self[side][node] += count;
 		tot[0] += count;
 		this.stacks[side]++;
@@ -429,6 +441,7 @@ export class FlameGraph {
 		}
 		const nm = t.nameOf[k];
 		if (k === 0) return 'hsl(220,10%,80%)';
+		if (t.depth[k] === 1) return PROCESS_COLOR; // the process (comm), not a function
 		return this.colors[nm] ??= frameColor(t.names[nm]);
 	}
 
@@ -556,10 +569,12 @@ export class FlameGraph {
 			this.tip.append(div);
 		}
 		this.tip.hidden = false;
-		const cw = this.container.clientWidth;
-		const tw = this.tip.offsetWidth;
-		this.tip.style.left = Math.max(0, Math.min(px + 14, cw - tw - 4)) + 'px';
-		this.tip.style.top = (this.canvas.offsetTop + py + 16) + 'px';
+		// fixed to the viewport so a scrolling or clipping parent never hides it
+		const r = this.canvas.getBoundingClientRect();
+		const tw = this.tip.offsetWidth, th = this.tip.offsetHeight;
+		const vx = r.left + px, vy = r.top + py;
+		this.tip.style.left = Math.max(4, Math.min(vx + 14, window.innerWidth - tw - 8)) + 'px';
+		this.tip.style.top = (vy + 16 + th > window.innerHeight ? Math.max(4, vy - th - 10) : vy + 16) + 'px';
 	}
 
 	onMove(e) {
