@@ -129,11 +129,118 @@ static bool rust_legacy(const char *name, char *out, size_t n)
 	return true;
 }
 
+/* ---- Rust v0 (_R...), best effort: plain paths of crate roots and nested names (N...), which
+ * is what most functions and closures are. Anything else (impl paths, generics, backrefs,
+ * punycode) leaves the name mangled. */
+
+struct v0 {
+	const char *p, *end;
+	char *out;
+	size_t n, pos;
+};
+
+static bool v0_base62(struct v0 *v)
+{
+	/* "_" alone is 0; else base-62 digits then "_". We only skip it. */
+	while (v->p < v->end && *v->p != '_') {
+		char c = *v->p;
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')))
+			return false;
+		v->p++;
+	}
+	if (v->p >= v->end)
+		return false;
+	v->p++;
+	return true;
+}
+
+/* [s<disambiguator>] <len> [_] <bytes>; sets id and len (len 0 allowed: closures). */
+static bool v0_ident(struct v0 *v, const char **id, size_t *len)
+{
+	if (v->p < v->end && *v->p == 's') {
+		v->p++;
+		if (!v0_base62(v))
+			return false;
+	}
+	if (v->p < v->end && *v->p == 'u')
+		return false; /* punycode */
+	size_t l = 0;
+	if (v->p >= v->end || *v->p < '0' || *v->p > '9')
+		return false;
+	while (v->p < v->end && *v->p >= '0' && *v->p <= '9') {
+		l = l * 10 + (size_t)(*v->p - '0');
+		if (l > 4096)
+			return false;
+		v->p++;
+	}
+	if (v->p < v->end && *v->p == '_')
+		v->p++;
+	if ((size_t)(v->end - v->p) < l)
+		return false;
+	*id = v->p;
+	*len = l;
+	v->p += l;
+	return true;
+}
+
+static bool v0_path(struct v0 *v, int depth)
+{
+	const char *id;
+	size_t len;
+	if (depth > 64 || v->p >= v->end)
+		return false;
+	char tag = *v->p++;
+	if (tag == 'C') {
+		if (!v0_ident(v, &id, &len))
+			return false;
+		put(v->out, v->n, &v->pos, id, len);
+		return true;
+	}
+	if (tag != 'N' || v->p >= v->end)
+		return false;
+	char ns = *v->p++;
+	if (!v0_path(v, depth + 1) || !v0_ident(v, &id, &len))
+		return false;
+	put(v->out, v->n, &v->pos, "::", 2);
+	if (ns == 'C') {
+		put(v->out, v->n, &v->pos, "{closure", 8);
+		if (len) {
+			put(v->out, v->n, &v->pos, ":", 1);
+			put(v->out, v->n, &v->pos, id, len);
+		}
+		put(v->out, v->n, &v->pos, "}", 1);
+	} else if (ns == 'S') {
+		put(v->out, v->n, &v->pos, "{shim}", 6);
+	} else {
+		put(v->out, v->n, &v->pos, id, len);
+	}
+	return true;
+}
+
+static bool rust_v0(const char *name, char *out, size_t n)
+{
+	struct v0 v = { name + 2, name + strlen(name), out, n, 0 };
+	const char *dot = strchr(v.p, '.'); /* ".llvm.1234" and similar suffixes */
+	if (dot)
+		v.end = dot;
+	if (v.p < v.end && *v.p >= '0' && *v.p <= '9')
+		return false; /* an encoding version we do not know */
+	if (!v0_path(&v, 0))
+		return false;
+	/* What may follow is the instantiating crate (a path or a backref to one). */
+	if (v.p < v.end && *v.p != 'C' && *v.p != 'N' && *v.p != 'B')
+		return false;
+	out[v.pos] = '\0';
+	return true;
+}
+
 int sym_demangle(const char *name, char *out, size_t n)
 {
 	if (n == 0)
 		return 0;
 	if (strncmp(name, "_ZN", 3) == 0 && rust_legacy(name, out, n))
+		return 1;
+	if (strncmp(name, "_R", 2) == 0 && rust_v0(name, out, n))
 		return 1;
 	if (strncmp(name, "_Z", 2) == 0) {
 		int status = 0;

@@ -1,7 +1,9 @@
 /* sym_demangle.h — C++ (Itanium, via libstdc++'s __cxa_demangle) and Rust symbol demangling.
  *
  * Rust legacy names (_ZN...17h<16 hex>E) are decoded by our own code ($LT$ and friends, ".."
- * -> "::") and the trailing ::h<hash> is dropped. Rust v0 (_R...) is left mangled.
+ * -> "::") and the trailing ::h<hash> is dropped. Rust v0 (_R...): plain paths (crate::mod::fn,
+ * closures as {closure}) are decoded; impl paths, generic arguments, backrefs and punycode are
+ * left mangled.
  */
 #ifndef FP_SYM_DEMANGLE_H
 #define FP_SYM_DEMANGLE_H

@@ -55,7 +55,12 @@ T_TEST(demangle_table)
 		  "std::rt::lang_start::{{closure}}", 1 },
 		{ "_ZN66_$LT$alloc..vec..Vec$LT$T$GT$$u20$as$u20$core..ops..drop..Drop$GT$4drop17h1234567890abcdefE",
 		  "<alloc::vec::Vec<T> as core::ops::drop::Drop>::drop", 1 },
-		{ "_RNvCs1234_7mycrate3foo", "_RNvCs1234_7mycrate3foo", 0 }, /* v0: left mangled */
+		{ "_RNvCs1234_7mycrate3foo", "mycrate::foo", 1 },
+		{ "_RNvNtCs1234_7mycrate5inner3foo", "mycrate::inner::foo", 1 },
+		{ "_RNCNvCs1234_7mycrate4main0B3_", "mycrate::main::{closure}", 1 },
+		{ "_RNvCs1234_7mycrate3foo.llvm.987", "mycrate::foo", 1 },
+		{ "_RNvMNtCs1234_7mycrate1aNtB2_3Foo3new", "_RNvMNtCs1234_7mycrate1aNtB2_3Foo3new", 0 },
+		{ "_RINvCs1234_7mycrate3fooE", "_RINvCs1234_7mycrate3fooE", 0 }, /* generics: kept */
 		{ "_Znotmangled", "_Znotmangled", 0 },
 		{ "", "", 0 },
 	};

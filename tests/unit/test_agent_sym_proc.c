@@ -20,6 +20,7 @@
 
 static char g_dir[256];     /* temp dir of built fixtures; "" when they could not be built */
 static char g_why[256];     /* why not */
+static char g_rust_why[256]; /* why the Rust fixture is missing, "" when built */
 static struct symbolizer *g_sym;
 
 struct child {
@@ -70,6 +71,25 @@ static void build_fixtures(void)
 		(void)!system(cmd);
 		g_dir[0] = '\0';
 	}
+}
+
+/* rustc is optional (the test skips without it): CI images may not have it. */
+static void build_rust_fixture(void)
+{
+	const char *root = getenv("FLEETPROF_ROOT");
+	char cmd[2048];
+	if (!g_dir[0]) {
+		snprintf(g_rust_why, sizeof(g_rust_why), "%s", g_why);
+		return;
+	}
+	if (sh("command -v rustc >/dev/null 2>&1") != 0) {
+		snprintf(g_rust_why, sizeof(g_rust_why), "rustc not on PATH");
+		return;
+	}
+	snprintf(cmd, sizeof(cmd), "cd %s && rustc -O -o rust %.512s/tests/fixtures/sym/rust.rs",
+		 g_dir, root ? root : ".");
+	if (sh(cmd) != 0)
+		snprintf(g_rust_why, sizeof(g_rust_why), "rustc failed on tests/fixtures/sym/rust.rs");
 }
 
 static void remove_fixtures(void)
@@ -255,6 +275,26 @@ out:
 	sym_free(without);
 }
 
+T_TEST(rust_legacy_demangled)
+{
+	struct child c;
+	char out[256];
+	static const char *want[] = { "rust::inner::work", "rust::inner::Holder<T>::get" };
+	if (g_rust_why[0])
+		T_SKIP("%s", g_rust_why);
+	if (child_start(&c, "rust") != 0 || c.n != 2) {
+		T_CHECKF(0, "rust fixture did not start");
+		child_stop(&c);
+		return;
+	}
+	for (int i = 0; i < 2; i++) {
+		int rc = sym_user(g_sym, c.pid, c.addrs[i], out, sizeof(out));
+		T_CHECKF(rc == 0 && strcmp(out, want[i]) == 0, "want \"%s\", got \"%s\"", want[i],
+			 out);
+	}
+	child_stop(&c);
+}
+
 T_TEST(deleted_binary_via_map_files)
 {
 	struct child c;
@@ -374,6 +414,7 @@ int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	build_fixtures();
+	build_rust_fixture();
 	g_sym = sym_new(NULL);
 	if (!g_sym) {
 		printf("FAIL sym_new: %s\n", strerror(errno));
@@ -384,6 +425,7 @@ int main(void)
 	T_RUN(non_pie_executable);
 	T_RUN(stripped_dynsym_only_and_module_fallback);
 	T_RUN(cxx_demangled);
+	T_RUN(rust_legacy_demangled);
 	T_RUN(separate_debuginfo_by_build_id);
 	T_RUN(deleted_binary_via_map_files);
 	T_RUN(no_mapping_is_unknown_and_exited_process);
