@@ -13,7 +13,7 @@
 #include "log.h"
 
 #define QUERY_MAX_BYTES   (256u * 1024u * 1024u)  /* stack text a query may hold */
-#define QUERY_MAX_NODES   4000000u                /* flame graph tree nodes */
+#define QUERY_MAX_NODES   2000000u                /* flame graph tree nodes (~80 MB of JSON) */
 #define TOP_DEFAULT       100
 #define TOP_MAX           100000
 #define NAME_MAX_LEN      256

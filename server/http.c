@@ -245,7 +245,9 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct conn *st, stru
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, r->cache_control);
 	ret = MHD_queue_response(c, (unsigned)r->status, mr);
 	MHD_destroy_response(mr);
-	if (log_get_level() <= LOG_DEBUG)
+	if (r->status >= 500)
+		log_warn("%s %s -> %d", http_method_name(st->req.method), st->req.path, r->status);
+	else if (log_get_level() <= LOG_DEBUG)
 		log_debug("%s %s -> %d (%lld ms)", http_method_name(st->req.method), st->req.path,
 			  r->status, (long long)(time_mono_ms() - st->t0));
 	return ret;
