@@ -250,6 +250,14 @@ static int run(const struct options *o)
 			 (unsigned long long)meta.counts.samples, col_agg_size(snapshot_stacks(snap)),
 			 (unsigned long long)meta.counts.lost,
 			 (unsigned long long)meta.counts.collisions);
+		{
+			struct sym_stats ss;
+			sym_get_stats(sym, &ss);
+			log_debug("symbolizer: %zu files, %zu KiB cached, %zu processes, %llu lookups, "
+				  "%llu misses, %llu evictions", ss.files_cached, ss.bytes_cached / 1024,
+				  ss.processes, (unsigned long long)ss.lookups,
+				  (unsigned long long)ss.misses, (unsigned long long)ss.evictions);
+		}
 		err = write_profile(o, out, snap, &meta);
 		if (err)
 			goto out;

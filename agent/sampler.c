@@ -21,8 +21,8 @@
 
 #define MIN_COUNT_ENTRIES  1024u
 #define MAX_COUNT_ENTRIES  65536u
-#define MIN_STACK_ENTRIES  1024u
-#define MAX_STACK_ENTRIES  16384u     /* 16384 * 1016 B = 16.6 MB per set */
+#define MIN_STACK_ENTRIES  4096u
+#define MAX_STACK_ENTRIES  32768u     /* 32768 * 1016 B = 33 MB per set: the fixed bound */
 #define GRACE_NS           (10 * 1000 * 1000)   /* programs on the old set finish within this */
 #define COUNT_ENTRY_BYTES  (sizeof(struct sampler_key) + sizeof(uint64_t) + 64)
 #define STACK_ENTRY_BYTES  (SAMPLER_MAX_DEPTH * sizeof(uint64_t) + 32)
@@ -55,9 +55,11 @@ void sampler_map_sizes(unsigned frequency, unsigned ncpus, unsigned duration,
 		       uint32_t *count_entries, uint32_t *stack_entries)
 {
 	uint64_t expected = (uint64_t)frequency * (ncpus ? ncpus : 1) * (duration ? duration : 1);
-	/* distinct keys never pass the samples taken; stacks get 2x room against collisions */
+	/* distinct keys never pass the samples taken. A stack map drops a stack whose hash bucket
+	 * is taken (a collision), and each sample may store two stacks (kernel and user): give
+	 * it 8 buckets per sample, so collisions stay near 1 in 16 even when every stack differs */
 	*count_entries = clamp_pow2(expected, MIN_COUNT_ENTRIES, MAX_COUNT_ENTRIES);
-	*stack_entries = clamp_pow2(expected * 2, MIN_STACK_ENTRIES, MAX_STACK_ENTRIES);
+	*stack_entries = clamp_pow2(expected * 8, MIN_STACK_ENTRIES, MAX_STACK_ENTRIES);
 }
 
 size_t sampler_map_bytes(const struct sampler *s)

@@ -32,8 +32,9 @@ struct cont_slot {
 struct snapshot {
 	struct snapshot_config cfg;
 	struct col_agg *agg;
-	struct memo_slot *memo;
+	struct memo_slot *memo;       /* calloc'd: pages stay untouched until used */
 	size_t memo_cap, memo_used;
+	uint32_t *memo_idx;           /* slots in use, so clearing touches only those */
 	struct cont_slot *conts;
 	struct buf line;
 	char name[NAME_MAX_LEN];
@@ -62,10 +63,11 @@ struct snapshot_namer snapshot_namer_sym(struct symbolizer *sym)
 
 static void memo_clear(struct snapshot *s)
 {
-	for (size_t i = 0; i < s->memo_cap; i++) {
-		free(s->memo[i].name);
-		s->memo[i].name = NULL;
-		s->memo[i].used = false;
+	for (size_t i = 0; i < s->memo_used; i++) {
+		struct memo_slot *m = &s->memo[s->memo_idx[i]];
+		free(m->name);
+		m->name = NULL;
+		m->used = false;
 	}
 	s->memo_used = 0;
 }
@@ -82,15 +84,16 @@ struct snapshot *snapshot_new(const struct snapshot_config *cfg)
 	if (!s->cfg.max_stacks)
 		s->cfg.max_stacks = 65536;
 	if (!s->cfg.max_memo)
-		s->cfg.max_memo = 262144;
+		s->cfg.max_memo = 131072;
 	/* open addressing at most half full */
 	for (want = 1024; want < s->cfg.max_memo * 2; want <<= 1)
 		;
 	s->memo_cap = want;
 	s->memo = calloc(s->memo_cap, sizeof(*s->memo));
+	s->memo_idx = calloc(s->cfg.max_memo, sizeof(*s->memo_idx));
 	s->conts = calloc(CONT_SLOTS, sizeof(*s->conts));
 	s->agg = col_agg_new(s->cfg.max_stacks);
-	if (!s->memo || !s->conts || !s->agg)
+	if (!s->memo || !s->memo_idx || !s->conts || !s->agg)
 		goto fail;
 	buf_init(&s->line, COL_MAX_LINE);
 	return s;
@@ -104,9 +107,10 @@ void snapshot_free(struct snapshot *s)
 {
 	if (!s)
 		return;
-	if (s->memo)
+	if (s->memo && s->memo_idx)
 		memo_clear(s);
 	free(s->memo);
+	free(s->memo_idx);
 	free(s->conts);
 	col_agg_free(s->agg);
 	buf_release(&s->line);
@@ -174,7 +178,7 @@ static const char *name_of(struct snapshot *s, uint32_t tgid, uint64_t addr)
 			slot->tgid = tgid;
 			slot->addr = addr;
 			slot->name = copy;
-			s->memo_used++;
+			s->memo_idx[s->memo_used++] = (uint32_t)(slot - s->memo);
 			return copy;
 		}
 	}

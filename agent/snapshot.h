@@ -37,7 +37,7 @@ struct snapshot_config {
 	const char *proc_root;     /* "/proc" unless testing */
 	const char *docker_root;   /* "/var/lib/docker", NULL to skip container name look-ups */
 	size_t max_stacks;         /* distinct stacks per profile; 0 = 65536 */
-	size_t max_memo;           /* memoized addresses per snapshot; 0 = 262144 */
+	size_t max_memo;           /* memoized addresses per snapshot; 0 = 131072 */
 };
 
 struct snapshot;

@@ -172,13 +172,13 @@ T_TEST(map_sizes_bounded)
 {
 	uint32_t c, s;
 	sampler_map_sizes(11, 2, 60, &c, &s);            /* 1320 samples */
-	T_CHECKF(c == 2048 && s == 4096, "%u %u", c, s);
+	T_CHECKF(c == 2048 && s == 16384, "%u %u", c, s);
 	sampler_map_sizes(1, 1, 1, &c, &s);
-	T_CHECK(c == 1024 && s == 1024);                  /* floors */
+	T_CHECK(c == 1024 && s == 4096);                  /* floors */
 	sampler_map_sizes(1000, 1024, 86400, &c, &s);
-	T_CHECK(c == 65536 && s == 16384);                /* the fixed memory bound */
+	T_CHECK(c == 65536 && s == 32768);                /* the fixed memory bound */
 	sampler_map_sizes(99, 2, 20, &c, &s);
-	T_CHECK((c & (c - 1)) == 0 && c >= 3960 && s >= 7920 && (s & (s - 1)) == 0);
+	T_CHECKF((c & (c - 1)) == 0 && c >= 3960 && s == 32768, "%u %u", c, s);
 }
 
 T_TEST(progress_line)
