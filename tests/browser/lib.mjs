@@ -24,6 +24,8 @@ export function iso(sec) { return new Date(Math.floor(sec) * 1000).toISOString()
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export class Fail extends Error {}
+/** Thrown inside a test: prints "skip NAME: why" instead of ok/FAIL. */
+export class Skip extends Error {}
 export function check(cond, msg) { if (!cond) throw new Fail(msg); }
 export function eq(got, want, msg) {
 	const g = JSON.stringify(got), w = JSON.stringify(want);
@@ -205,6 +207,11 @@ export class Suite {
 			say(`ok ${name}`);
 			this.passed++;
 		} catch (e) {
+			if (e instanceof Skip) {
+				say(`skip ${name}: ${e.message}`);
+				await this.shot(name);
+				return;
+			}
 			say(`FAIL ${name}: ${e instanceof Fail ? e.message : (e.stack || String(e)).split('\n').slice(0, 3).join(' ')}`);
 			this.failed++;
 		}
