@@ -187,6 +187,11 @@ with Suite("server_commands") as t:
         st, body = srv.commands(hostname="h2")
         t.eq([c["command_id"] for c in body["commands"]], [cb, ca], "history newest first")
         t.eq(body["total"], 2, "history total")
+        st, body = srv.json("GET", "/api/metrics/commands?hostname=h2&limit=1&offset=1")
+        t.eq((st, [c["command_id"] for c in body["commands"]], body["total"]), (200, [ca], 2),
+             "second page of one")
+        st, body = srv.json("GET", "/api/metrics/commands?hostname=h2&limit=1&offset=5")
+        t.eq((st, body["commands"], body["total"]), (200, [], 2), "page past the end")
         srv.complete(cb, "h2")
 
     with t.case("sent_command_not_superseded"):
