@@ -194,7 +194,8 @@ struct conn {
 	struct buf body;
 	size_t limit;
 	uint64_t received;
-	bool too_large;
+	int deferred;         /* an error status to answer once the body has been thrown away */
+	char allow[64];       /* for a deferred 405 */
 	int64_t t0;
 };
 
@@ -272,6 +273,7 @@ static enum MHD_Result start_request(struct http_server *h, struct MHD_Connectio
 {
 	struct http_req *req = &st->req;
 	const char *cl, *expect;
+	unsigned long long announced = 0;
 	char allow[64] = "";
 	int status = 0;
 
@@ -286,32 +288,36 @@ static enum MHD_Result start_request(struct http_server *h, struct MHD_Connectio
 	req->content_encoding = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 							    MHD_HTTP_HEADER_CONTENT_ENCODING);
 
-	st->route = routes_match(req, &status, allow, sizeof(allow));
-	if (!st->route)
-		return send_error(c, st, status, allow);
-	status = routes_check_auth(h->srv, st->route, req);
-	if (status)
-		return send_error(c, st, status, NULL);
-
-	st->limit = routes_body_limit(h->srv, st->route);
-	buf_init(&st->body, st->limit ? st->limit : 1);
+	expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
 	cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl) {
 		char *end;
-		unsigned long long n;
 
 		errno = 0;
-		n = strtoull(cl, &end, 10);
+		announced = strtoull(cl, &end, 10);
 		if (errno || end == cl || *end)
 			return send_error(c, st, 400, NULL);
-		if (n > st->limit) {
-			expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_EXPECT);
-			if (expect || n > DISCARD_MAX)
-				return send_error(c, st, 413, NULL);
-			st->too_large = true;
-		}
 	}
+
+	st->route = routes_match(req, &status, allow, sizeof(allow));
+	if (!st->route) {
+		snprintf(st->allow, sizeof(st->allow), "%s", allow);
+	} else {
+		status = routes_check_auth(h->srv, st->route, req);
+		st->limit = routes_body_limit(h->srv, st->route);
+		if (!status && announced > st->limit)
+			status = 413;
+	}
+	if (status) {
+		/* Answer now when the client waits for our go-ahead (Expect: 100-continue) or
+		 * announced an absurd body; otherwise read and drop the body first so the client
+		 * reads the answer instead of a connection reset. */
+		if (expect || announced > DISCARD_MAX)
+			return send_error(c, st, status, st->allow);
+		st->deferred = status;
+		return MHD_YES;
+	}
+	buf_init(&st->body, st->limit ? st->limit : 1);
 	return MHD_YES;
 }
 
@@ -339,16 +345,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 		*upload_data_size = 0;
 		st->received += n;
-		if (st->too_large)
+		if (st->deferred)
 			return st->received > DISCARD_MAX ? MHD_NO : MHD_YES;
 		if (st->received > st->limit || buf_append(&st->body, upload_data, n)) {
-			st->too_large = true;
+			st->deferred = 413;
 			buf_release(&st->body);
 		}
 		return MHD_YES;
 	}
-	if (st->too_large)
-		return send_error(c, st, 413, NULL);
+	if (st->deferred)
+		return send_error(c, st, st->deferred, st->allow);
 
 	st->req.body = st->body.len ? st->body.data : NULL;
 	st->req.body_len = st->body.len;
