@@ -69,7 +69,8 @@ all: deps-check $(B)/fleetprof-server $(B)/fleetprof-agent $(UNIT_BIN) $(B)/test
 # every build target checks first (cheap: dpkg -s) and installs only when something is absent.
 DEB_PKGS := build-essential pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	libmicrohttpd-dev libsqlite3-dev libjansson-dev libcurl4-openssl-dev uuid-dev \
-	libgnutls28-dev libclang-rt-14-dev python3 sqlite3 curl wrk procps util-linux iproute2
+	libgnutls28-dev libclang-rt-14-dev python3 sqlite3 curl wrk procps util-linux iproute2 \
+	nodejs chromium
 
 deps:
 	$(Q)missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -77,6 +78,7 @@ deps:
 		echo "installing Debian packages:" $$missing; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	else echo "all Debian packages present"; fi
+	$(Q)sh tests/browser/setup.sh
 
 deps-check:
 	$(Q)for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || { $(MAKE) --no-print-directory deps; break; }; done
