@@ -770,6 +770,30 @@ T_TEST(static_files)
 	srv.web_root = old;
 }
 
+T_TEST(json_escaping)
+{
+	struct http_resp r;
+	struct buf b;
+	json_t *j;
+
+	buf_init(&b, 256);
+	T_CHECK(http_json_str(&b, "a\"b\\c\n\t\x01\x7f\xc3\xa9z", 12) == 0);
+	T_CHECKF(strcmp(buf_cstr(&b), "\"a\\\"b\\\\c\\n\\t\\u0001\\u007f\xc3\xa9z\"") == 0,
+		 "got %s", buf_cstr(&b));
+	buf_release(&b);
+	buf_init(&b, 4);   /* bounded */
+	T_CHECK(http_json_str(&b, "abcdef", 6) == -ENOSPC);
+	buf_release(&b);
+
+	http_resp_init(&r);
+	http_resp_error(&r, 400, "field '%s' bad", "x\"y");
+	j = json_loads(buf_cstr(&r.body), 0, NULL);
+	T_CHECK(r.status == 400 && j && json_is_false(json_object_get(j, "success")) &&
+		strcmp(json_string_value(json_object_get(j, "message")), "field 'x\"y' bad") == 0);
+	json_decref(j);
+	http_resp_release(&r);
+}
+
 static int rm_tree(const char *dir)
 {
 	char cmd[512];
@@ -805,6 +829,7 @@ int main(void)
 	T_RUN(route_table);
 	T_RUN(errors_are_json_with_allow);
 	T_RUN(param_parsing);
+	T_RUN(json_escaping);
 	T_RUN(static_files);
 	if (srv.store) {
 		T_RUN(auth);
