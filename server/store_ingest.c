@@ -6,6 +6,9 @@
  * Counts go to four tables (per host and per service, per minute and per hour) so range
  * queries read whole hours from the hour tables.
  *
+ * The text is parsed and validated first, without the write lock (a malformed profile never
+ * reaches the database); the SQL work then runs under the lock in one transaction.
+ *
  * Interning is cached in memory (bounded caches on struct store, emptied when full, on any
  * rollback and by retention), so a profile whose stacks were seen before costs four upserts per
  * line and no lookups. Frames and stacks carry last_used (newest hour bucket using them), which
@@ -173,8 +176,18 @@ static int frame_id(struct store *s, const char *name, size_t len, int64_t hour,
 	return store_kv_put(&s->frames, name, len, h, *id, last);
 }
 
+/* One parsed line: pointers into the caller's text. */
+struct pline {
+	const char *container;
+	const char *stack;
+	uint32_t clen, slen;
+	int64_t count;
+};
+
 struct ingest {
 	struct store *s;
+	struct pline *v;        /* parsed lines, filled before the write lock is taken */
+	size_t n, cap;
 	int64_t service_id, host_id, bucket_m, bucket_h;
 	int64_t total;
 	int64_t lines;
@@ -311,6 +324,7 @@ static int add_sample(struct ingest *in, const char *sql, int64_t bucket, int64_
 	return step == SQLITE_DONE ? 0 : store_dberr(c->db, "sample upsert");
 }
 
+/* Parse phase (no lock held): validate a line and remember it. */
 static int on_stack(void *ctx, const char *line, size_t len, uint64_t count)
 {
 	struct ingest *in = ctx;
@@ -328,22 +342,39 @@ static int on_stack(void *ctx, const char *line, size_t len, uint64_t count)
 			 (long long)in->lines);
 		return -EINVAL;
 	}
+	if (in->n == in->cap) {
+		size_t ncap = in->cap ? in->cap * 2 : 1024;
+		struct pline *nv = realloc(in->v, ncap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		in->v = nv;
+		in->cap = ncap;
+	}
 	const char *stack = b + 1;
-	size_t slen = len - (size_t)(stack - line);
-	int64_t cont = 0, sid = 0;
-	int rc = name_id_n(in->s, STORE_NAME_CONTAINER, a + 1, (size_t)(b - a - 1), true, &cont);
-	if (rc)
-		return rc;
-	rc = stack_id(in, stack, slen, &sid);
-	if (rc)
-		return rc;
+	in->v[in->n++] = (struct pline){ .container = a + 1, .clen = (uint32_t)(b - a - 1),
+					 .stack = stack,
+					 .slen = (uint32_t)(len - (size_t)(stack - line)),
+					 .count = (int64_t)count };
 	int64_t n = (int64_t)count;
-	if ((rc = add_sample(in, SQL_UP_HOST_M, in->bucket_m, cont, sid, n)) ||
-	    (rc = add_sample(in, SQL_UP_HOST_H, in->bucket_h, cont, sid, n)) ||
-	    (rc = add_sample(in, SQL_UP_SVC_M, in->bucket_m, cont, sid, n)) ||
-	    (rc = add_sample(in, SQL_UP_SVC_H, in->bucket_h, cont, sid, n)))
-		return rc;
 	in->total = in->total > INT64_MAX - n ? INT64_MAX : in->total + n;
+	return 0;
+}
+
+/* Write phase (write lock held, in the transaction): intern and add one line's samples. */
+static int store_line(struct ingest *in, const struct pline *l)
+{
+	int64_t cont = 0, sid = 0;
+	int rc = name_id_n(in->s, STORE_NAME_CONTAINER, l->container, l->clen, true, &cont);
+	if (rc)
+		return rc;
+	rc = stack_id(in, l->stack, l->slen, &sid);
+	if (rc)
+		return rc;
+	if ((rc = add_sample(in, SQL_UP_HOST_M, in->bucket_m, cont, sid, l->count)) ||
+	    (rc = add_sample(in, SQL_UP_HOST_H, in->bucket_h, cont, sid, l->count)) ||
+	    (rc = add_sample(in, SQL_UP_SVC_M, in->bucket_m, cont, sid, l->count)) ||
+	    (rc = add_sample(in, SQL_UP_SVC_H, in->bucket_h, cont, sid, l->count)))
+		return rc;
 	return 0;
 }
 
@@ -422,30 +453,39 @@ int store_ingest_profile(struct store *s, const struct store_profile *p, int64_t
 	int64_t gpid = 0;
 	char *header = NULL;
 	struct ingest in = { .s = s };
-	in.key = malloc(COL_MAX_LINE + 8);
-	in.blob = malloc(COL_MAX_FRAMES * 4);
 	in.bucket_m = floor_to(p->start_time, STORE_BUCKET_MIN);
 	in.bucket_h = floor_to(p->start_time, STORE_BUCKET_HOUR);
-	struct store_conn *c = store_wlock(s);
-	int rc = -ENOMEM;
+	/* parse and validate everything before taking the write lock: a malformed profile never
+	 * touches the database, and heartbeats wait only for the SQL work */
+	int rc = col_parse(p->text ? p->text : "", p->text_len, &header, on_stack, &in, err);
+	if (rc) {
+		if (in.msg[0]) {
+			err->line = 0;
+			snprintf(err->msg, sizeof(err->msg), "%s", in.msg);
+		}
+		goto out_free;
+	}
+	rc = -ENOMEM;
+	in.key = malloc(COL_MAX_LINE + 8);
+	in.blob = malloc(COL_MAX_FRAMES * 4);
 	if (!in.key || !in.blob)
-		goto out;
+		goto out_free;
+
+	struct store_conn *c = store_wlock(s);
 	rc = store_begin(c);
 	if (rc)
 		goto out;
 	if ((rc = store_name_id_w(s, STORE_NAME_SERVICE, p->service_name, true, &in.service_id)) ||
 	    (rc = store_name_id_w(s, STORE_NAME_HOST, p->hostname, true, &in.host_id)))
 		goto out;
-	rc = col_parse(p->text ? p->text : "", p->text_len, &header, on_stack, &in, err);
-	if (rc) {
-		if (in.msg[0]) {
-			err->line = 0;
-			snprintf(err->msg, sizeof(err->msg), "%s", in.msg);
+	for (size_t i = 0; i < in.n; i++) {
+		rc = store_line(&in, &in.v[i]);
+		if (rc) {
+			log_warn("store: ingest for %s/%s failed at stack %zu: %d", p->service_name,
+				 p->hostname, i + 1, rc);
+			snprintf(err->msg, sizeof(err->msg), "storing stack %zu failed", i + 1);
+			goto out;
 		}
-		if (rc != -EINVAL)
-			log_warn("store: ingest for %s/%s failed: %s (%d)", p->service_name,
-				 p->hostname, err->msg, rc);
-		goto out;
 	}
 	rc = record_profile(&in, p, p->header_json ? p->header_json : header, &gpid);
 	if (rc)
@@ -455,10 +495,12 @@ out:
 	if (rc)
 		store_rollback(s);
 	store_wunlock(s);
+out_free:
 	if (!rc && gpid_out)
 		*gpid_out = gpid;
 	free(header);
 	free(in.key);
 	free(in.blob);
+	free(in.v);
 	return rc;
 }
