@@ -100,15 +100,18 @@ int routes_check_auth(const struct srv *s, const struct route *r, const struct h
 {
 	const char *b = bearer(req->authorization);
 	const char *k = req->api_key;
+	/* gProfiler's agent also sends its key as ?key= on every request */
+	const char *q = r->auth == ROUTE_AUTH_AGENT ? http_req_param(req, "key") : NULL;
 	int ok;
 
 	switch (r->auth) {
 	case ROUTE_AUTH_NONE:
 		return 0;
 	case ROUTE_AUTH_AGENT:
-		/* evaluate all four so the time does not depend on which one matched */
+		/* evaluate all of them so the time does not depend on which one matched */
 		ok = (int)tokens_equal(b, s->tokens->agent);
 		ok |= (int)tokens_equal(k, s->tokens->agent);
+		ok |= (int)tokens_equal(q, s->tokens->agent);
 		ok |= (int)tokens_equal(b, s->tokens->admin);
 		ok |= (int)tokens_equal(k, s->tokens->admin);
 		return ok ? 0 : 401;

@@ -194,6 +194,9 @@ T_TEST(auth)
 		{ "POST", "/api/metrics/heartbeat", 'k', 400 },   /* GPROFILER-API-KEY */
 		{ "POST", "/api/v2/profiles", 0, 401 },
 		{ "POST", "/api/v2/profiles", 'k', 400 },
+		{ "POST", "/api/v2/profiles?key=" AGENT "&service=s", 0, 400 },   /* gProfiler's ?key= */
+		{ "POST", "/api/v2/profiles?key=wrong&service=s", 0, 401 },
+		{ "GET", "/api/v1/services?key=" ADMIN, 0, 401 },  /* ?key= is for agent routes only */
 		{ "GET", "/api/v1/services", 0, 401 },
 		{ "GET", "/api/v1/services", 'g', 401 },         /* agent token is not admin */
 		{ "GET", "/api/v1/services", 'k', 401 },
