@@ -364,6 +364,63 @@ out:
 	return rc;
 }
 
+/* ---- background checkpoints ---- */
+
+static void *checkpoint_thread(void *arg)
+{
+	struct store *s = arg;
+	pthread_mutex_lock(&s->ckmu);
+	while (!s->ck_stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += (long)(STORE_CHECKPOINT_MS % 1000) * 1000000L;
+		ts.tv_sec += STORE_CHECKPOINT_MS / 1000 + ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&s->ckcv, &s->ckmu, &ts);
+		if (s->ck_stop)
+			break;
+		pthread_mutex_unlock(&s->ckmu);
+		int rc = sqlite3_wal_checkpoint_v2(s->ck, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+			store_dberr(s->ck, "background checkpoint");
+		pthread_mutex_lock(&s->ckmu);
+	}
+	pthread_mutex_unlock(&s->ckmu);
+	return NULL;
+}
+
+static int checkpoint_start(struct store *s, const char *path)
+{
+	if (sqlite3_open_v2(path, &s->ck, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK)
+		return store_dberr(s->ck, "opening the checkpoint connection");
+	sqlite3_busy_timeout(s->ck, 100);
+	/* the write connection no longer checkpoints on commit */
+	if (sqlite3_wal_autocheckpoint(s->w.db, 0) != SQLITE_OK)
+		return store_dberr(s->w.db, "wal_autocheckpoint");
+	if (pthread_create(&s->ck_thread, NULL, checkpoint_thread, s) != 0) {
+		sqlite3_wal_autocheckpoint(s->w.db, 1000);
+		return -EAGAIN;
+	}
+	s->ck_running = true;
+	return 0;
+}
+
+static void checkpoint_stop(struct store *s)
+{
+	if (s->ck_running) {
+		pthread_mutex_lock(&s->ckmu);
+		s->ck_stop = true;
+		pthread_cond_signal(&s->ckcv);
+		pthread_mutex_unlock(&s->ckmu);
+		pthread_join(s->ck_thread, NULL);
+		s->ck_running = false;
+	}
+	if (s->ck)
+		sqlite3_close(s->ck);
+	s->ck = NULL;
+}
+
 /* ---- open / close ---- */
 
 struct store *store_open(const char *path, const char *schema_dir)
@@ -379,6 +436,8 @@ struct store *store_open(const char *path, const char *schema_dir)
 	pthread_mutex_init(&s->wmu, NULL);
 	pthread_mutex_init(&s->rmu, NULL);
 	pthread_cond_init(&s->rcv, NULL);
+	pthread_mutex_init(&s->ckmu, NULL);
+	pthread_cond_init(&s->ckcv, NULL);
 	if (store_kv_init(&s->frames, 200000, 32u << 20) ||
 	    store_kv_init(&s->stacks, 200000, 64u << 20) ||
 	    store_kv_init(&s->names, 20000, 4u << 20))
@@ -394,6 +453,9 @@ struct store *store_open(const char *path, const char *schema_dir)
 		if (rc)
 			goto fail;
 	}
+	rc = checkpoint_start(s, path);
+	if (rc)
+		goto fail;
 	return s;
 fail:
 	store_close(s);
@@ -405,6 +467,7 @@ void store_close(struct store *s)
 {
 	if (!s)
 		return;
+	checkpoint_stop(s);
 	for (int i = 0; i < STORE_READERS; i++)
 		conn_close(&s->r[i]);
 	if (s->w.db) {
@@ -418,6 +481,8 @@ void store_close(struct store *s)
 	store_kv_release(&s->frames);
 	store_kv_release(&s->stacks);
 	store_kv_release(&s->names);
+	pthread_cond_destroy(&s->ckcv);
+	pthread_mutex_destroy(&s->ckmu);
 	pthread_cond_destroy(&s->rcv);
 	pthread_mutex_destroy(&s->rmu);
 	pthread_mutex_destroy(&s->wmu);

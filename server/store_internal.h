@@ -17,6 +17,7 @@
 #define STORE_MAX_STMTS   64     /* distinct SQL texts cached per connection */
 #define STORE_BUSY_MS     5000   /* busy_timeout for locks held by other processes */
 #define STORE_MAX_MIGRATION_BYTES (1u << 20)
+#define STORE_CHECKPOINT_MS 1000 /* background WAL checkpoint period */
 
 #define STORE_BUCKET_MIN  60     /* fine bucket width (seconds) */
 #define STORE_BUCKET_HOUR 3600   /* coarse bucket width (seconds) */
@@ -62,6 +63,14 @@ struct store {
 	pthread_cond_t rcv;
 	struct store_conn r[STORE_READERS];
 	int version;
+
+	/* WAL checkpoints run on their own connection in a background thread (PASSIVE, every
+	 * STORE_CHECKPOINT_MS), so the fsyncs never land on a heartbeat's commit. */
+	sqlite3 *ck;
+	pthread_t ck_thread;
+	bool ck_running, ck_stop;
+	pthread_mutex_t ckmu;
+	pthread_cond_t ckcv;
 };
 
 /* ---- connections (store.c) ---- */
