@@ -99,12 +99,23 @@ static bool wanted(const struct perfev *p, uint32_t tgid, uint32_t tid)
 	return true;
 }
 
-static void comm_of(struct perfev *p, uint32_t tgid, uint32_t tid, char out[SAMPLER_COMM_LEN])
+/* Cached name of tid; on a miss read /proc when read_proc (caching what it finds). Leaves out
+ * empty when nothing is known: the process may have exited, and a COMM or FORK record read
+ * later from another CPU's ring may still name it (see perfev_drain). */
+static void comm_of(struct perfev *p, uint32_t tgid, uint32_t tid, char out[SAMPLER_COMM_LEN],
+		    bool read_proc)
 {
 	uint32_t h = (tid * 2654435761u) & (COMM_SLOTS - 1);
+	struct comm_slot *free_slot = NULL;
 	char path[64];
 	int fd;
 	ssize_t n;
+
+	memset(out, 0, SAMPLER_COMM_LEN);
+	if (tid == 0) {
+		snprintf(out, SAMPLER_COMM_LEN, "swapper");
+		return;
+	}
 	for (uint32_t i = 0; i < 16; i++) {
 		struct comm_slot *s = &p->comms[(h + i) & (COMM_SLOTS - 1)];
 		if (s->tid == tid) {
@@ -112,29 +123,41 @@ static void comm_of(struct perfev *p, uint32_t tgid, uint32_t tid, char out[SAMP
 			return;
 		}
 		if (s->tid == 0) {
-			h = (h + i) & (COMM_SLOTS - 1);
-			goto miss;
+			free_slot = s;
+			break;
 		}
 	}
-	h = COMM_SLOTS; /* probe run full: look up without caching */
-miss:
-	memset(out, 0, SAMPLER_COMM_LEN);
-	if (tid == 0) {
-		snprintf(out, SAMPLER_COMM_LEN, "swapper");
-	} else {
-		snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", tgid, tid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		n = fd >= 0 ? read(fd, out, SAMPLER_COMM_LEN - 1) : -1;
-		if (fd >= 0)
-			close(fd);
-		if (n <= 0)
-			snprintf(out, SAMPLER_COMM_LEN, "[exited]");
-		else
-			out[strcspn(out, "\n")] = '\0';
+	if (!read_proc)
+		return;
+	snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", tgid, tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, out, SAMPLER_COMM_LEN - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0) {
+		memset(out, 0, SAMPLER_COMM_LEN);
+		return;
 	}
-	if (h < COMM_SLOTS) {
-		p->comms[h].tid = tid ? tid : UINT32_MAX;
-		memcpy(p->comms[h].comm, out, SAMPLER_COMM_LEN);
+	out[strcspn(out, "\n")] = '\0';
+	if (free_slot) {
+		free_slot->tid = tid;
+		memcpy(free_slot->comm, out, SAMPLER_COMM_LEN);
+	}
+}
+
+/* A name from a PERF_RECORD_COMM: replaces what the cache had for tid. */
+static void comm_set(struct perfev *p, uint32_t tid, const char *comm)
+{
+	uint32_t h = (tid * 2654435761u) & (COMM_SLOTS - 1);
+	if (tid == 0)
+		return;
+	for (uint32_t i = 0; i < 16; i++) {
+		struct comm_slot *s = &p->comms[(h + i) & (COMM_SLOTS - 1)];
+		if (s->tid == tid || s->tid == 0) {
+			s->tid = tid;
+			snprintf(s->comm, SAMPLER_COMM_LEN, "%s", comm);
+			return;
+		}
 	}
 }
 
@@ -190,7 +213,7 @@ static void add_sample(struct perfev *p, uint32_t tgid, uint32_t tid, const uint
 	e->pid = tid;
 	e->nkern = nk;
 	e->nuser = nu;
-	comm_of(p, tgid, tid, e->comm);
+	comm_of(p, tgid, tid, e->comm, true);
 	memcpy(e->ips, p->kern, nk * sizeof(uint64_t));
 	memcpy(e->ips + nk, p->user, nu * sizeof(uint64_t));
 	e->next = *b;
@@ -213,6 +236,27 @@ static void handle_record(struct perfev *p, const struct perf_event_header *hdr)
 		if (nr > (len - 16) / 8)
 			return;
 		add_sample(p, pid, tid, (const uint64_t *)(const void *)(r + 16), nr);
+	} else if (hdr->type == PERF_RECORD_COMM && len > 8) {
+		uint32_t pid, tid;
+		char comm[SAMPLER_COMM_LEN] = { 0 };
+		size_t n = len - 8 < SAMPLER_COMM_LEN - 1 ? len - 8 : SAMPLER_COMM_LEN - 1;
+		memcpy(&pid, r, 4);
+		memcpy(&tid, r + 4, 4);
+		memcpy(comm, r + 8, n);
+		comm[strnlen(comm, n)] = '\0';
+		comm_set(p, tid, comm);
+		(void)pid;
+	} else if (hdr->type == PERF_RECORD_FORK && len >= 16) {
+		uint32_t pid, ppid, tid, ptid;
+		char comm[SAMPLER_COMM_LEN];
+		memcpy(&pid, r, 4);
+		memcpy(&ppid, r + 4, 4);
+		memcpy(&tid, r + 8, 4);
+		memcpy(&ptid, r + 12, 4);
+		comm_of(p, ppid, ptid, comm, false);
+		if (comm[0])
+			comm_set(p, tid, comm);
+		(void)pid;
 	} else if (hdr->type == PERF_RECORD_LOST && len >= 16) {
 		uint64_t lost;
 		memcpy(&lost, r + 8, 8);
@@ -295,6 +339,9 @@ struct perfev *perfev_new(const struct sampler_config *cfg)
 			.sample_max_stack = SAMPLER_MAX_DEPTH,
 			.wakeup_events = 32,
 			.disabled = 1,
+			.comm = i == 0,        /* exec/rename names, once (on the first CPU's ring) */
+			.comm_exec = i == 0,
+			.task = i == 0,        /* FORK records: children start with the parent's name */
 		};
 		struct ring *rg = &p->rings[p->nrings];
 		rg->fd = (int)syscall(SYS_perf_event_open, &attr, -1, cpus[i], -1, PERF_FLAG_FD_CLOEXEC);
@@ -395,6 +442,10 @@ int perfev_drain(struct perfev *p, sample_fn fn, void *ctx, struct sampler_count
 				.nkern = e->nkern, .nuser = e->nuser,
 				.kern = e->ips, .user = e->ips + e->nkern,
 			};
+			if (!e->comm[0])   /* named by a record read after the sample? */
+				comm_of(p, e->tgid, e->pid, e->comm, false);
+			if (!e->comm[0])
+				snprintf(e->comm, SAMPLER_COMM_LEN, "[exited]");
 			memcpy(st.comm, e->comm, SAMPLER_COMM_LEN);
 			st.comm[SAMPLER_COMM_LEN - 1] = '\0';
 			rc = fn(ctx, &st);

@@ -304,6 +304,8 @@ int sampler_drain(struct sampler *s, sample_fn fn, void *ctx, struct sampler_cou
 		st.nuser = read_stack(sfd, k->user_stack_id, s->uips);
 		st.kern = s->ips;
 		st.user = s->uips;
+		st.kern_lost = k->kern_stack_id == -EEXIST;
+		st.user_lost = k->user_stack_id == -EEXIST;
 		if (rc == 0)
 			rc = fn(ctx, &st);
 	}

@@ -54,6 +54,7 @@ struct sample_stack {
 	uint32_t nkern, nuser;
 	const uint64_t *kern;
 	const uint64_t *user;
+	bool kern_lost, user_lost;   /* the stack existed but was dropped (stack-map collision) */
 };
 
 /* Return 0 to go on, a negative errno to stop the drain (which returns it). */

@@ -229,8 +229,12 @@ int snapshot_add(void *ctx, const struct sample_stack *st)
 	rc = buf_printf(&s->line, "0;%s;%s", container_of(s, st->tgid), comm[0] ? comm : "[unknown]");
 	/* user frames root first: the last ip is the root; ips after the leaf are return
 	 * addresses, so name ip-1 (the call instruction) for them */
+	if (rc == 0 && st->user_lost)
+		rc = put_frame(&s->line, "[lost stack]");
 	for (uint32_t i = st->nuser; rc == 0 && i-- > 0;)
 		rc = put_frame(&s->line, name_of(s, st->tgid, i ? st->user[i] - 1 : st->user[i]));
+	if (rc == 0 && st->kern_lost)
+		rc = put_frame(&s->line, "[lost stack]_[k]");
 	for (uint32_t i = st->nkern; rc == 0 && i-- > 0;)
 		rc = put_frame(&s->line, name_of(s, KERNEL_TGID, i ? st->kern[i] - 1 : st->kern[i]));
 	if (rc == -ENOSPC) {

@@ -7,7 +7,9 @@
  *
  * Each distinct address is symbolized once per snapshot (a bounded memo keyed by process and
  * address; kernel addresses are shared). A sample's user stack is the caller of its kernel
- * part, so a line reads comm;user root..user leaf;kernel entry..kernel leaf.
+ * part, so a line reads comm;user root..user leaf;kernel entry..kernel leaf. A stack the
+ * sampler had to drop (stack-map collision) shows as one "[lost stack]" (or "[lost stack]_[k]")
+ * frame, so its samples are counted without being attributed to a wrong function.
  */
 #ifndef FP_SNAPSHOT_H
 #define FP_SNAPSHOT_H

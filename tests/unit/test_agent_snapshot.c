@@ -131,6 +131,22 @@ T_TEST(names_sanitized)
 	snapshot_free(s);
 }
 
+T_TEST(lost_stacks_marked_not_misattributed)
+{
+	struct snapshot *s = new_snap(0);
+	uint64_t kern[] = { 0xa000 };
+	struct sample_stack a = { .tgid = 1, .pid = 1, .comm = "x", .count = 2, .nkern = 1,
+				  .kern = kern, .user_lost = true };
+	struct sample_stack b = { .tgid = 1, .pid = 1, .comm = "x", .count = 1, .kern_lost = true,
+				  .user_lost = true };
+	struct collect c = { "" };
+	T_CHECK(s && snapshot_begin(s) == 0 && snapshot_add(s, &a) == 0 && snapshot_add(s, &b) == 0);
+	T_CHECK(col_agg_foreach(snapshot_stacks(s), true, collect_fn, &c) == 0);
+	T_CHECKF(strcmp(c.text, "0;;x;[lost stack];[lost stack]_[k] 1\n0;;x;[lost stack];ka000_[k] 2\n") == 0,
+		 "got '%s'", c.text);
+	snapshot_free(s);
+}
+
 T_TEST(stack_bound_counts_dropped)
 {
 	struct snapshot *s = new_snap(2);
@@ -284,6 +300,7 @@ int main(void)
 	T_RUN(kernel_only_and_user_only_and_empty);
 	T_RUN(memo_names_each_address_once_per_snapshot);
 	T_RUN(names_sanitized);
+	T_RUN(lost_stacks_marked_not_misattributed);
 	T_RUN(stack_bound_counts_dropped);
 	T_RUN(header_shape);
 	T_RUN(js_string_escapes_script_breakouts);
