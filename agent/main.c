@@ -107,6 +107,15 @@ static uint64_t source_samples(struct source *src)
 	return 0;
 }
 
+/* Name what the running snapshot has seen so far, while its processes live. */
+static void source_peek(struct source *src, struct snapshot *snap)
+{
+	if (src->bpf)
+		sampler_peek(src->bpf, snapshot_warm, snap);
+	else if (src->pe)
+		perfev_peek(src->pe, snapshot_warm, snap);
+}
+
 static int source_drain(struct source *src, struct snapshot *snap, struct sampler_counts *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -225,6 +234,7 @@ static int run(const struct options *o)
 			if (time_mono_ms() - last_tick >= 1000) {
 				last_tick = time_mono_ms();
 				hostinfo_metrics_tick(&metrics);
+				source_peek(&src, snap);
 			}
 			progress_update(&prog, time_mono_ms() - mono0, total, source_samples(&src));
 		}

@@ -24,6 +24,7 @@ struct agg_entry {
 	struct agg_entry *next;
 	uint64_t hash, count;
 	uint32_t tgid, pid, nkern, nuser;
+	bool peeked;
 	char comm[SAMPLER_COMM_LEN];
 	uint64_t ips[];            /* nkern kernel ips then nuser user ips, leaf first */
 };
@@ -208,6 +209,7 @@ static void add_sample(struct perfev *p, uint32_t tgid, uint32_t tid, const uint
 		return;
 	}
 	e->hash = h;
+	e->peeked = false;
 	e->count = 1;
 	e->tgid = tgid;
 	e->pid = tid;
@@ -420,6 +422,24 @@ int perfev_poll(struct perfev *p, int timeout_ms)
 	for (int i = 0; i < p->nrings; i++)
 		read_ring(p, &p->rings[i]);
 	return 0;
+}
+
+int perfev_peek(struct perfev *p, sample_fn fn, void *ctx)
+{
+	int rc = 0;
+	for (uint32_t i = 0; i < p->nbuckets && rc == 0; i++) {
+		for (struct agg_entry *e = p->buckets[i]; e && rc == 0; e = e->next) {
+			if (e->peeked || e->nuser == 0)
+				continue;
+			e->peeked = true;
+			struct sample_stack st = { .tgid = e->tgid, .pid = e->pid, .nuser = e->nuser,
+						   .user = e->ips + e->nkern, .kern = e->ips };
+			memcpy(st.comm, e->comm, SAMPLER_COMM_LEN);
+			st.comm[SAMPLER_COMM_LEN - 1] = '\0';
+			rc = fn(ctx, &st);
+		}
+	}
+	return rc;
 }
 
 uint64_t perfev_samples_so_far(const struct perfev *p)

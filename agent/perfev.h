@@ -23,6 +23,9 @@ int perfev_poll(struct perfev *p, int timeout_ms);
  * counters since the previous drain. 0, -errno or fn's error. */
 int perfev_drain(struct perfev *p, sample_fn fn, void *ctx, struct sampler_counts *out);
 
+/* Hand fn (count 0) every stack aggregated since the last peek; see sampler_peek. */
+int perfev_peek(struct perfev *p, sample_fn fn, void *ctx);
+
 uint64_t perfev_samples_so_far(const struct perfev *p);
 
 /* Split a raw callchain (leaf first, with PERF_CONTEXT_* markers) into kernel and user parts.

@@ -23,6 +23,7 @@
 #define MAX_COUNT_ENTRIES  65536u
 #define MIN_STACK_ENTRIES  4096u
 #define MAX_STACK_ENTRIES  32768u     /* 32768 * 1016 B = 33 MB per set: the fixed bound */
+#define PEEK_SLOTS         4096u
 #define GRACE_NS           (10 * 1000 * 1000)   /* programs on the old set finish within this */
 #define COUNT_ENTRY_BYTES  (sizeof(struct sampler_key) + sizeof(uint64_t) + 64)
 #define STACK_ENTRY_BYTES  (SAMPLER_MAX_DEPTH * sizeof(uint64_t) + 32)
@@ -39,6 +40,7 @@ struct sampler {
 	int npossible;
 	struct sampler_key *keys;          /* scratch for a drain, count_entries long */
 	uint32_t *ids;                     /* scratch: stack ids, stack_entries long */
+	uint32_t *peeked;                  /* tgids peeked in this generation (open addressing) */
 	uint64_t ips[SAMPLER_MAX_DEPTH];
 	uint64_t uips[SAMPLER_MAX_DEPTH];
 };
@@ -159,7 +161,8 @@ struct sampler *sampler_new(const struct sampler_config *cfg)
 			  &s->count_entries, &s->stack_entries);
 	s->keys = calloc(s->count_entries, sizeof(*s->keys));
 	s->ids = calloc(s->stack_entries, sizeof(*s->ids));
-	if (!s->keys || !s->ids)
+	s->peeked = calloc(PEEK_SLOTS, sizeof(*s->peeked));
+	if (!s->keys || !s->ids || !s->peeked)
 		goto fail;
 
 	s->skel = sampler_bpf__open();
@@ -218,6 +221,7 @@ void sampler_free(struct sampler *s)
 	free(s->percpu);
 	free(s->keys);
 	free(s->ids);
+	free(s->peeked);
 	free(s);
 }
 
@@ -256,6 +260,49 @@ static void clear_stacks(struct sampler *s, int fd)
 		bpf_map_delete_elem(fd, &s->ids[i]);
 }
 
+/* true when tgid was not peeked yet (and remembers it); false when seen or the table is full */
+static bool peek_first(struct sampler *s, uint32_t tgid)
+{
+	uint32_t h = (tgid * 2654435761u) & (PEEK_SLOTS - 1);
+	for (uint32_t i = 0; i < 32; i++) {
+		uint32_t *slot = &s->peeked[(h + i) & (PEEK_SLOTS - 1)];
+		if (*slot == tgid)
+			return false;
+		if (*slot == 0) {
+			*slot = tgid;
+			return true;
+		}
+	}
+	return false;
+}
+
+int sampler_peek(struct sampler *s, sample_fn fn, void *ctx)
+{
+	uint32_t cur_gen = __atomic_load_n(&s->skel->bss->gen, __ATOMIC_SEQ_CST);
+	int cfd = bpf_map__fd((cur_gen & 1) ? s->skel->maps.counts_b : s->skel->maps.counts_a);
+	int sfd = bpf_map__fd((cur_gen & 1) ? s->skel->maps.stacks_b : s->skel->maps.stacks_a);
+	struct sampler_key next, cur;
+	void *prev = NULL;
+	uint32_t n = 0;
+	int rc = 0;
+
+	while (rc == 0 && n++ < s->count_entries && bpf_map_get_next_key(cfd, prev, &next) == 0) {
+		cur = next;
+		prev = &cur;
+		if (next.tgid == 0 || next.user_stack_id < 0 || !peek_first(s, next.tgid))
+			continue;
+		struct sample_stack st = { .tgid = next.tgid, .pid = next.pid };
+		memcpy(st.comm, next.comm, SAMPLER_COMM_LEN);
+		st.comm[SAMPLER_COMM_LEN - 1] = '\0';
+		st.nuser = read_stack(sfd, next.user_stack_id, s->uips);
+		st.user = s->uips;
+		st.kern = s->ips;
+		if (st.nuser)
+			rc = fn(ctx, &st);
+	}
+	return rc;
+}
+
 int sampler_drain(struct sampler *s, sample_fn fn, void *ctx, struct sampler_counts *out)
 {
 	uint32_t old = s->skel->bss->gen;
@@ -268,6 +315,7 @@ int sampler_drain(struct sampler *s, sample_fn fn, void *ctx, struct sampler_cou
 
 	__atomic_store_n(&s->skel->bss->gen, old + 1, __ATOMIC_SEQ_CST);
 	nanosleep(&grace, NULL);
+	memset(s->peeked, 0, PEEK_SLOTS * sizeof(*s->peeked));
 	/* the idle set is the one selected by the old generation */
 	cfd = bpf_map__fd((old & 1) ? s->skel->maps.counts_b : s->skel->maps.counts_a);
 	sfd = bpf_map__fd((old & 1) ? s->skel->maps.stacks_b : s->skel->maps.stacks_a);

@@ -91,6 +91,11 @@ uint64_t sampler_samples_so_far(struct sampler *s);
  * out gets this snapshot's counters. 0 or -errno (or fn's error). */
 int sampler_drain(struct sampler *s, sample_fn fn, void *ctx, struct sampler_counts *out);
 
+/* While a snapshot runs: hand fn one stack (count 0) of each process that appeared in the
+ * current set since the last peek, so its names can be resolved while it still lives (a
+ * process that exits before the drain cannot be read from /proc any more). 0 or -errno. */
+int sampler_peek(struct sampler *s, sample_fn fn, void *ctx);
+
 /* Memory the maps may use in the kernel, bytes (for logs). */
 size_t sampler_map_bytes(const struct sampler *s);
 

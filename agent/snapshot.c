@@ -249,6 +249,15 @@ int snapshot_add(void *ctx, const struct sample_stack *st)
 	return rc;
 }
 
+int snapshot_warm(void *ctx, const struct sample_stack *st)
+{
+	struct snapshot *s = ctx;
+	container_of(s, st->tgid);
+	for (uint32_t i = st->nuser; i-- > 0;)
+		name_of(s, st->tgid, i ? st->user[i] - 1 : st->user[i]);
+	return 0;
+}
+
 json_t *snapshot_header(const struct snapshot *s, const struct snapshot_meta *m)
 {
 	const struct hostinfo *h = m->host;

@@ -57,6 +57,11 @@ int snapshot_begin(struct snapshot *s) __attribute__((warn_unused_result));
 /* A sample_fn: ctx is the struct snapshot. Adds one aggregated stack. */
 int snapshot_add(void *ctx, const struct sample_stack *st);
 
+/* A sample_fn for sampler_peek/perfev_peek: names the user frames of st and its container now
+ * (memoized for this snapshot), so they are known at the drain even if the process has exited
+ * by then. Adds no samples. */
+int snapshot_warm(void *ctx, const struct sample_stack *st);
+
 /* The stacks so far (borrowed, valid until the next snapshot_begin or snapshot_free). */
 const struct col_agg *snapshot_stacks(const struct snapshot *s);
 uint64_t snapshot_total(const struct snapshot *s);

@@ -86,6 +86,24 @@ def test_sigint_ends_one_shot_with_profile(s):
     check(total > 50, "flushed profile has only %d workload samples" % total)
 
 
+def test_process_exiting_mid_snapshot_keeps_names(s):
+    """A process that exits before the drain is normal: its samples keep their names (resolved
+    while it lived), in both modes."""
+    need_root_bpf()
+    for mode in ("bpf", "perf"):
+        wl, pid = s.workload(os.path.join(WORKLOADS, "split"), 2.5, threads=2)
+        out = s.tmpdir()
+        rc, _, err = run(["--pids", str(pid), "-d", "4", "-f", "199", "--perf-mode", mode, "--no-flamegraph", "-o", out])
+        check(rc == 0, "%s: rc %d: %s" % (mode, rc, err[-800:]))
+        check(wl.poll() is not None, "workload still running after the snapshot")
+        h, stacks = parse_profile(os.path.join(out, "last_profile.col"))
+        a, b, total, errors = split_attribution(stacks, "split")
+        check(a + b >= 150, "%s: only %d named hot samples of %d" % (mode, a + b, total))
+        unknown = sum(c for f, c in stacks if any(x.startswith("[unknown]") and not x.endswith("_[k]") for x in f))
+        check(unknown <= total * 0.02, "%s: %d of %d samples have unnamed user frames" % (mode, unknown, total))
+        check(abs(100.0 * a / (a + b) - 75) <= 8, "%s: share %.1f" % (mode, 100.0 * a / (a + b)))
+
+
 def test_agent_excludes_itself(s):
     need_root_bpf()
     out = s.tmpdir()
@@ -133,5 +151,5 @@ def test_flamegraph_embeds_stacks(s):
 if __name__ == "__main__":
     Suite().run([test_help_names_every_flag, test_version, test_bad_values_exit_2, test_missing_pids_exit_1,
                  test_missing_pid_skipped_among_valid, test_sigint_ends_one_shot_with_profile,
-                 test_agent_excludes_itself, test_perf_mode_disabled_writes_empty_profile,
+                 test_process_exiting_mid_snapshot_keeps_names, test_agent_excludes_itself, test_perf_mode_disabled_writes_empty_profile,
                  test_stdout_without_output_dir, test_flamegraph_embeds_stacks])
