@@ -81,7 +81,8 @@ def main():
     lines = ["## Agent", "",
              "`bench/agent/run.sh`: system-wide, %d s, %d busy processes (tests/workloads/split), agent "
              "(BPF mode, -O2, no sanitizers) vs `perf record -a -g -F HZ` + `perf script` (gProfiler's pipeline). "
-             "CPU = user+sys of the process(es) from wait4; RSS = peak (ru_maxrss)." % (DURATION, BUSY), "",
+             "CPU = user+sys of the process(es) from wait4; RSS = peak (ru_maxrss). In-kernel sampling work (the BPF "
+             "program, perf's callchain copy) runs in the sampled tasks' context and is in neither column." % (DURATION, BUSY), "",
              "Machine: %s, %d CPUs, kernel %s; %s UTC." % (cpu, os.cpu_count(), platform.release(),
                                                           datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M")), "",
              "| Hz | agent CPU s | agent peak RSS MiB | samples | perf record+script CPU s | perf peak RSS MiB | agent/perf CPU |",
