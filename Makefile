@@ -70,7 +70,7 @@ all: deps-check $(B)/fleetprof-server $(B)/fleetprof-agent $(UNIT_BIN) $(B)/test
 DEB_PKGS := build-essential pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	libmicrohttpd-dev libsqlite3-dev libjansson-dev libcurl4-openssl-dev uuid-dev \
 	libgnutls28-dev libclang-rt-14-dev python3 sqlite3 curl wrk procps util-linux iproute2 \
-	nodejs chromium
+	nodejs chromium linux-perf
 
 deps:
 	$(Q)missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -140,7 +140,7 @@ $(SKELS): $(B)/%.skel.h: $(B)/%.bpf.o
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
 # ---- test workloads (ground truth; built without sanitizers, with frame pointers) ---------------
-WL_SRC := $(wildcard tests/workloads/*.c)
+WL_SRC := $(wildcard tests/workloads/*.c tests/workloads/*.h tests/workloads/lib/*.c)
 $(B)/tests/workloads: $(WL_SRC) tests/workloads/build.sh
 	@mkdir -p $@
 	$(call msg,WL,$@)
