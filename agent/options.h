@@ -35,14 +35,36 @@ struct options {
 	const char *log_file;     /* borrowed from argv */
 	bool include_idle;
 	bool progress;            /* may be switched off with --no-progress */
-	char run_arguments[1024]; /* argv joined with spaces, for the profile header */
+	char run_arguments[1024]; /* argv joined with spaces (token masked), for the header */
+
+	/* fleet: uploads and heartbeat mode (issue 4) */
+	bool upload;              /* -u/--upload-results */
+	const char *server_host;  /* --server-host URL */
+	const char *api_server;   /* --api-server URL, heartbeats; defaults to server_host */
+	const char *token;        /* --token */
+	const char *service_name; /* --service-name */
+	const char *state_dir;    /* --state-dir (default /var/lib/fleetprof) */
+	unsigned spool_max_mb;    /* --spool-max-mb (default 256) */
+	const char *tls_ca_bundle, *tls_client_cert, *tls_client_key;
+	bool no_verify;
+	bool heartbeat;           /* --enable-heartbeat-server */
+	unsigned heartbeat_interval; /* seconds (default 30) */
+	const char *config_path;  /* the config file read, NULL if none */
+
+	char **owned;             /* strings from the config file and environment */
+	size_t n_owned;
 };
 
 enum opt_result { OPT_RUN = 0, OPT_EXIT_OK, OPT_EXIT_USAGE };
 
-/* Parse argv into o (defaults first). Help and version go to out; errors to err.
- * OPT_RUN: go on; OPT_EXIT_OK: --help/--version printed, exit 0; OPT_EXIT_USAGE: exit 2. */
+/* Parse argv into o (defaults first). Settings come from, lowest precedence first: the config
+ * file (--config PATH, else $FLEETPROF_CONFIG, else /etc/fleetprof/agent.conf when it exists;
+ * lines "name = value" or "name" for switches, names as the long flags), FLEETPROF_<NAME>
+ * environment variables (FLEETPROF_SERVER_HOST for --server-host), then the command line.
+ * Help and version go to out; errors to err. OPT_RUN: go on; OPT_EXIT_OK: --help/--version
+ * printed, exit 0; OPT_EXIT_USAGE: exit 2. Call options_release() afterwards in every case. */
 enum opt_result options_parse(struct options *o, int argc, char **argv, FILE *out, FILE *err);
+void options_release(struct options *o);
 
 const char *options_perf_mode_name(enum perf_mode m);
 

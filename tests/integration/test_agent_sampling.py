@@ -53,9 +53,12 @@ def test_pids_mode_sample_count_matches_cpu_time(s):
     total = sum(c for _, c in stacks)
     check(header["metadata"]["samples"] == total,
           "header samples %d != sum of stack counts %d" % (header["metadata"]["samples"], total))
-    # the agents ran a little shorter than the CPU-time window; at most 2 CPUs were busy
+    # the agents ran a little shorter than the CPU-time window; at most 2 CPUs were busy.
+    # /proc's utime+stime are tick-sampled and read up to ~15% low on a loaded machine (seen:
+    # 850 samples for 3.58 s), while double counting across map sets would read ~2x: 1.15 keeps
+    # that failure visible without failing on load.
     want = r["cpu_s"] * FREQ
-    check(0.80 * want <= total <= 1.05 * want,
+    check(0.80 * want <= total <= 1.15 * want,
           "%d samples for %.2f CPU-seconds at %d Hz (want about %.0f)" % (total, r["cpu_s"], FREQ, want))
 
 

@@ -1,0 +1,296 @@
+/* profiler.c — one profiling run; see profiler.h. */
+#include "profiler.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
+
+#include "sampler.h"
+#include "perfev.h"
+#include "snapshot.h"
+#include "symbolizer.h"
+#include "output.h"
+#include "hostinfo.h"
+#include "progress.h"
+#include "uploader.h"
+#include "buf.h"
+#include "log.h"
+#include "timeutil.h"
+
+#define TICK_MS            200
+#define PROFILE_MAX_BYTES  (512u * 1024u * 1024u)
+
+/* when this agent process started: gProfiler's "spawn_time" of every upload */
+static int64_t spawn_time_s;
+
+__attribute__((constructor)) static void note_spawn_time(void)
+{
+	spawn_time_s = time(NULL);
+}
+
+struct source {
+	struct sampler *bpf;
+	struct perfev *pe;
+	const char *mode;   /* "bpf", "perf", "disabled" */
+};
+
+static int source_open(struct source *src, const struct profiler_cfg *o, const pid_t *pids,
+		       size_t npids, char *err, size_t errlen)
+{
+	struct sampler_config cfg = {
+		.frequency = o->frequency,
+		.duration = o->duration,
+		.pids = pids,
+		.npids = npids,
+		.self_pid = getpid(),
+		.include_idle = o->include_idle,
+	};
+	memset(src, 0, sizeof(*src));
+	if (o->perf_mode == PERF_MODE_DISABLED) {
+		src->mode = "disabled";
+		log_info("native sampling disabled (--perf-mode disabled)");
+		return 0;
+	}
+	if (o->perf_mode == PERF_MODE_AUTO || o->perf_mode == PERF_MODE_BPF) {
+		src->bpf = sampler_new(&cfg);
+		if (src->bpf) {
+			src->mode = "bpf";
+			return 0;
+		}
+		if (o->perf_mode == PERF_MODE_BPF) {
+			int rc = -errno;
+			snprintf(err, errlen, "BPF sampler cannot load: %s", strerror(errno));
+			log_error("%s", err);
+			return rc;
+		}
+		log_warn("BPF sampler cannot load (%s); falling back to perf_event_open", strerror(errno));
+	}
+	src->pe = perfev_new(&cfg);
+	if (!src->pe) {
+		int rc = -errno;
+		snprintf(err, errlen, "perf_event_open sampler cannot start: %s", strerror(errno));
+		log_error("%s", err);
+		return rc;
+	}
+	src->mode = "perf";
+	return 0;
+}
+
+static void source_close(struct source *src)
+{
+	sampler_free(src->bpf);
+	perfev_free(src->pe);
+}
+
+/* Wait up to ms, reading ring buffers meanwhile in perf mode. */
+static void source_wait(struct source *src, int64_t ms)
+{
+	if (ms <= 0)
+		return;
+	if (src->pe) {
+		perfev_poll(src->pe, (int)ms);
+	} else {
+		struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+		nanosleep(&ts, NULL); /* a signal cuts it short */
+	}
+}
+
+static uint64_t source_samples(struct source *src)
+{
+	if (src->bpf)
+		return sampler_samples_so_far(src->bpf);
+	if (src->pe)
+		return perfev_samples_so_far(src->pe);
+	return 0;
+}
+
+/* Name what the running snapshot has seen so far, while its processes live. */
+static void source_peek(struct source *src, struct snapshot *snap)
+{
+	if (src->bpf)
+		sampler_peek(src->bpf, snapshot_warm, snap);
+	else if (src->pe)
+		perfev_peek(src->pe, snapshot_warm, snap);
+}
+
+static int source_drain(struct source *src, struct snapshot *snap, struct sampler_counts *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (src->bpf)
+		return sampler_drain(src->bpf, snapshot_add, snap, c);
+	if (src->pe)
+		return perfev_drain(src->pe, snapshot_add, snap, c);
+	return 0;
+}
+
+size_t profiler_valid_pids(const pid_t *in, size_t n_in, pid_t *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < n_in; i++) {
+		char path[64];
+		struct stat st;
+		snprintf(path, sizeof(path), "/proc/%d", (int)in[i]);
+		if (stat(path, &st) != 0) {
+			log_warn("process %d does not exist, skipped", (int)in[i]);
+			continue;
+		}
+		out[n++] = in[i];
+	}
+	return n;
+}
+
+static int write_profile(const struct profiler_cfg *o, struct snapshot *snap,
+			 const struct snapshot_meta *meta)
+{
+	struct buf text;
+	int rc;
+	buf_init(&text, PROFILE_MAX_BYTES);
+	rc = snapshot_render(snap, meta, &text);
+	if (rc) {
+		log_error("rendering the profile: %s", strerror(-rc));
+		goto out;
+	}
+	if (o->out) {
+		rc = output_write(o->out, meta->end_ms / 1000, buf_cstr(&text), text.len);
+		if (rc)
+			goto out;
+	}
+	if (o->up) {
+		struct upload_profile p = {
+			.text = buf_cstr(&text), .len = text.len,
+			.start_time = meta->start_ms / 1000, .end_time = meta->end_ms / 1000,
+			.spawn_time = spawn_time_s, .cpu_avg = meta->cpu_avg, .mem_avg = meta->mem_avg,
+		};
+		rc = uploader_submit(o->up, &p);
+		if (rc)
+			goto out;
+	}
+	if (!o->out && !o->up && o->to_stdout) {
+		if (fwrite(buf_cstr(&text), 1, text.len, stdout) != text.len || fflush(stdout))
+			rc = -EIO;
+	}
+out:
+	buf_release(&text);
+	return rc;
+}
+
+int profiler_run(const struct profiler_cfg *o, volatile sig_atomic_t *stop, char *errbuf,
+		 size_t errlen)
+{
+	struct source src = { 0 };
+	struct symbolizer *sym = NULL;
+	struct snapshot *snap = NULL;
+	struct hostinfo host;
+	struct progress prog;
+	struct snapshot_config scfg = { 0 };
+	const pid_t *pids = o->pids;
+	size_t npids = o->npids;
+	int rc = -EIO, err;
+	int64_t start_ms;
+
+	errbuf[0] = '\0';
+	hostinfo_read(&host, "/proc");
+	sym = sym_new(NULL);
+	if (!sym) {
+		rc = -errno;
+		snprintf(errbuf, errlen, "symbolizer: %s", strerror(errno));
+		log_error("%s", errbuf);
+		goto out;
+	}
+	scfg.namer = snapshot_namer_sym(sym);
+	scfg.proc_root = "/proc";
+	scfg.docker_root = "/var/lib/docker";
+	snap = snapshot_new(&scfg);
+	if (!snap) {
+		rc = -errno;
+		snprintf(errbuf, errlen, "snapshot: %s", strerror(errno));
+		log_error("%s", errbuf);
+		goto out;
+	}
+	rc = source_open(&src, o, npids ? pids : NULL, npids, errbuf, errlen);
+	if (rc)
+		goto out;
+	rc = -EIO;
+	progress_init(&prog, stderr, o->progress && !o->continuous);
+	log_info("profiling %s at %u Hz, %u s per profile%s (%s)",
+		 npids ? "selected processes" : "all processes", o->frequency, o->duration,
+		 o->continuous ? ", continuously" : "", src.mode);
+
+	start_ms = time_now_ms();
+	for (;;) {
+		struct hostinfo_metrics metrics;
+		struct snapshot_meta meta = { 0 };
+		int64_t mono0 = time_mono_ms(), total = (int64_t)o->duration * 1000, last_tick = mono0;
+		int64_t elapsed = 0;
+
+		err = snapshot_begin(snap);
+		if (err) {
+			rc = err;
+			snprintf(errbuf, errlen, "snapshot: %s", strerror(-err));
+			log_error("%s", errbuf);
+			goto out;
+		}
+		hostinfo_metrics_begin(&metrics, "/proc");
+		while (!*stop && (elapsed = time_mono_ms() - mono0) < total) {
+			int64_t wait = total - elapsed;
+			source_wait(&src, wait < TICK_MS ? wait : TICK_MS);
+			if (time_mono_ms() - last_tick >= 1000) {
+				last_tick = time_mono_ms();
+				hostinfo_metrics_tick(&metrics);
+				source_peek(&src, snap);
+			}
+			progress_update(&prog, time_mono_ms() - mono0, total, source_samples(&src));
+		}
+		progress_done(&prog);
+		meta.end_ms = time_now_ms();
+		meta.start_ms = start_ms;
+		start_ms = meta.end_ms;
+		err = source_drain(&src, snap, &meta.counts);
+		if (err) {
+			rc = err;
+			snprintf(errbuf, errlen, "draining samples: %s", strerror(-err));
+			log_error("%s", errbuf);
+			goto out;
+		}
+		hostinfo_metrics_end(&metrics);
+		meta.host = &host;
+		meta.agent_version = FLEETPROF_VERSION;
+		meta.run_arguments = o->run_arguments;
+		meta.mode = src.mode;
+		meta.frequency = o->frequency;
+		meta.duration = o->duration;
+		meta.cpu_avg = metrics.cpu_avg;
+		meta.mem_avg = metrics.mem_avg;
+		log_info("snapshot: %llu samples, %zu stacks, %llu lost, %llu stack collisions",
+			 (unsigned long long)meta.counts.samples, col_agg_size(snapshot_stacks(snap)),
+			 (unsigned long long)meta.counts.lost,
+			 (unsigned long long)meta.counts.collisions);
+		{
+			struct sym_stats ss;
+			sym_get_stats(sym, &ss);
+			log_debug("symbolizer: %zu files, %zu KiB cached, %zu processes, %llu lookups, "
+				  "%llu misses, %llu evictions", ss.files_cached, ss.bytes_cached / 1024,
+				  ss.processes, (unsigned long long)ss.lookups,
+				  (unsigned long long)ss.misses, (unsigned long long)ss.evictions);
+		}
+		err = write_profile(o, snap, &meta);
+		if (err) {
+			rc = err;
+			snprintf(errbuf, errlen, "writing the profile: %s", strerror(-err));
+			goto out;
+		}
+		if (!o->continuous || *stop)
+			break;
+	}
+	rc = 0;
+out:
+	source_close(&src);
+	snapshot_free(snap);
+	sym_free(sym);
+	return rc;
+}
+
