@@ -105,11 +105,12 @@ def rss_mb(srv):
     return float("nan")
 
 
-def db_mb(srv):
+def db_mb(srv, suffix=None):
+    """Size of the database files in MB: all of them, or only the one with suffix ("-wal")."""
     total = 0
-    for suffix in ("", "-wal", "-shm"):
+    for sfx in ("", "-wal", "-shm") if suffix is None else (suffix,):
         try:
-            total += os.path.getsize(srv.db + suffix)
+            total += os.path.getsize(srv.db + sfx)
         except OSError:
             pass
     return total / 1e6
@@ -234,14 +235,16 @@ def bench_ingest(tmp, res, n_uploads, n_stacks):
                              errors=len(errors), exact=(got == want),
                              body_kb=len(body.build("ingest-00", base)) / 1024.0,
                              text_kb=len(text) / 1024.0, rss_mb=rss_mb(srv), db_mb=db_mb(srv),
+                             wal_mb=db_mb(srv, "-wal"),
                              multi=multi)
         print("ingest: %d uploads of %d stacks (%.0f KB text, %.0f KB gzip): %.1f uploads/s "
               "(%.1f MB/s of profile text), p50 %.1f ms, p99 %.1f ms, first upload %.0f ms, "
-              "%d errors, total %s (want %d), DB %.1f MB, server max RSS %.1f MB" % (
+              "%d errors, total %s (want %d), DB %.1f MB (WAL %.1f MB), server max RSS %.1f MB" % (
                   n_uploads, n_stacks, res["ingest"]["text_kb"], res["ingest"]["body_kb"],
                   res["ingest"]["ups"], res["ingest"]["ups"] * len(text) / 1e6,
                   res["ingest"]["p50"], res["ingest"]["p99"], first_ms, len(errors), got, want,
-                  res["ingest"]["db_mb"], res["ingest"]["rss_mb"]), flush=True)
+                  res["ingest"]["db_mb"], res["ingest"]["wal_mb"], res["ingest"]["rss_mb"]),
+              flush=True)
         if errors:
             print("  first errors: %s" % errors[:3])
     finally:
@@ -304,13 +307,15 @@ def bench_query(tmp, res, n_stacks, hosts=10, minutes=1440, runs=5):
                             coll_exact=(sum(coll.values()) == want), coll_ms=coll_ms,
                             top_ms=top_ms, host_ms=host_ms, host_status=rh.status,
                             distinct=len(coll), size_kb=size_kb, rss_mb=rss_mb(srv),
-                            db_mb=db_mb(srv), multi=multi)
+                            db_mb=db_mb(srv), wal_mb=db_mb(srv, "-wal"), multi=multi)
         print("query: flamegraph over 24 h: first %.0f ms, median of %d more %.0f ms (max %.0f), "
               "root %s (want %d, %s), %d distinct stacks, %.0f KB JSON; collapsed %.0f ms; "
-              "top_functions %.0f ms (%d); one host %.0f ms; DB %.0f MB; server max RSS %.0f MB" % (
+              "top_functions %.0f ms (%d); one host %.0f ms; DB %.0f MB (WAL %.0f MB); server max RSS "
+              "%.0f MB" % (
                   times[0], runs, res["query"]["warm_ms"], max(times), got, want,
                   "exact" if got == want else "WRONG", len(coll), size_kb, coll_ms, top_ms, st,
-                  host_ms, res["query"]["db_mb"], res["query"]["rss_mb"]), flush=True)
+                  host_ms, res["query"]["db_mb"], res["query"]["wal_mb"], res["query"]["rss_mb"]),
+              flush=True)
         if errors:
             print("  first errors: %s" % errors[:3])
     finally:
@@ -348,39 +353,42 @@ def render(res, args):
     out = ["## Server", "",
            "`bench/server/run.sh` (optimized build, `-O2 -g`, no sanitizers; wrk and the Python "
            "load generator run on the same machine as the server and compete with it for CPU).",
-           "", "- Machine: %s" % machine(), "- Date: %s, commit %s" % (now, commit), ""]
+           "", "- Machine: %s" % machine(), "- Written: %s, commit %s (each row says when it was measured)" % (now, commit), ""]
     out += ["| benchmark | result | target |", "|---|---|---|"]
     if "hb" in res:
         h = res["hb"]
+        h.setdefault("date", "?")
         ok = (h["rps"] >= TARGETS["hb_rps"] and h["p99_ms"] <= TARGETS["hb_p99_ms"] and
               h["errors"] == 0 and h["non2xx"] == 0 and h["recorded"] == h["hosts"])
-        out.append("| heartbeats, %d hosts, wrk -t2 -c%d %ds | %.0f req/s, p50 %.2f ms, p99 %.2f ms, "
+        out.append("| heartbeats, %d hosts, wrk -t2 -c%d %ds (%s) | %.0f req/s, p50 %.2f ms, p99 %.2f ms, "
                    "max %.1f ms, %d socket errors, %d non-2xx, %d/%d hosts recorded, server max "
                    "RSS %.0f MB | >= 5,000/s, p99 <= 50 ms: %s |" % (
-                       h["hosts"], h["conns"], h["duration"], h["rps"], h["p50_ms"], h["p99_ms"],
+                       h["hosts"], h["conns"], h["duration"], h["date"], h["rps"], h["p50_ms"], h["p99_ms"],
                        h["max_ms"], h["errors"], h["non2xx"], h["recorded"], h["hosts"],
                        h["rss_mb"], verdict(ok)))
     if "ingest" in res:
         g = res["ingest"]
         out.append("| ingest, %d gzip uploads of a %d-stack profile (%.0f KB text, %.0f KB gzip), "
-                   "4 client threads | %.1f uploads/s, p50 %.0f ms, p99 %.0f ms, first upload "
-                   "(interning) %.0f ms, %d errors, totals %s, DB %.0f MB, server max RSS %.0f MB "
+                   "4 client threads (%s) | %.1f uploads/s, p50 %.0f ms, p99 %.0f ms, first upload "
+                   "(interning) %.0f ms, %d errors, totals %s, DB %.0f MB (WAL %.0f MB), server max RSS "
+                   "%.0f MB "
                    "| (none) |" % (
-                       g["n"], g["stacks"], g["text_kb"], g["body_kb"], g["ups"], g["p50"],
+                       g["n"], g["stacks"], g["text_kb"], g["body_kb"], g.get("date", "?"), g["ups"], g["p50"],
                        g["p99"], g["first_ms"], g["errors"], "exact" if g["exact"] else "WRONG",
-                       g["db_mb"], g["rss_mb"]))
+                       g["db_mb"], g.get("wal_mb", float("nan")), g["rss_mb"]))
     if "query" in res:
         q = res["query"]
         out.append("| query: flamegraph JSON, 1 service, 24 h, 10 hosts x 1,440 profiles of %d "
-                   "stacks (%d distinct over the day) | first %.0f ms, then median %.0f ms (max "
+                   "stacks (%d distinct over the day) (%s) | first %.0f ms, then median %.0f ms (max "
                    "%.0f); root value %s; collapsed %.0f ms; top_functions %.0f ms; one host "
                    "%.0f ms | <= 500 ms: %s |" % (
-                       q["stacks"], q["distinct"], q["cold_ms"], q["warm_ms"], q["max_ms"],
+                       q["stacks"], q["distinct"], q.get("date", "?"), q["cold_ms"], q["warm_ms"], q["max_ms"],
                        "exact" if q["exact"] else "WRONG", q["coll_ms"], q["top_ms"],
                        q["host_ms"], verdict(q["max_ms"] <= TARGETS["query_ms"] and q["exact"])))
         out.append("| query data load (14,400 uploads, 4 client threads) | %.0f s, %.0f uploads/s, "
-                   "%d errors, DB %.0f MB | (none) |" % (q["load_wall"], q["load_ups"],
-                                                         q["errors"], q["db_mb"]))
+                   "%d errors, DB %.0f MB (WAL %.0f MB) | (none) |" % (
+                       q["load_wall"], q["load_ups"], q["errors"], q["db_mb"],
+                       q.get("wal_mb", float("nan"))))
     out.append("")
     return "\n".join(out)
 
@@ -424,6 +432,21 @@ def main():
             bench_query(tmp, res, args.query_stacks, minutes=args.minutes)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    # phases not run this time keep their last numbers (with their own date), so a partial run
+    # (--only) still writes a complete section
+    cache = os.path.join(os.path.dirname(serverlib.SERVER_BIN), "bench-server.json")
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    for v in res.values():
+        v["date"] = stamp
+    try:
+        with open(cache) as f:
+            merged = json.load(f)
+    except (OSError, ValueError):
+        merged = {}
+    merged.update(res)
+    with open(cache, "w") as f:
+        json.dump(merged, f, indent=1)
+    res = merged
     section = render(res, args)
     print()
     print(section)

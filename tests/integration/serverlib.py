@@ -229,11 +229,13 @@ class Server:
                     return self
                 if rc is not None:
                     self.returncode = rc
+                    self.proc = None
                     self.log.close()
                     raise TestFailure("server exited with %d before listening:\n%s"
                                       % (rc, out[-2000:]))
             elif rc is not None:
                 self.returncode = rc
+                self.proc = None
                 self.log.close()
                 return rc
             time.sleep(0.02)
