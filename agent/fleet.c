@@ -314,7 +314,9 @@ static int heartbeat(struct fleet *f, int64_t now)
 {
 	const char *rec[HB_IDS_SENT], *exe[HB_IDS_SENT];
 	size_t nr = cmdstate_list(f->cs, CMD_RECEIVED, 1, rec, HB_IDS_SENT);
-	size_t ne = cmdstate_list(f->cs, CMD_EXECUTED, 1, exe, HB_IDS_SENT);
+	/* "executed" tells the server a command is done: only ids whose outcome was reported. An id
+	 * still running (or whose failure report is owed) would otherwise be marked completed. */
+	size_t ne = cmdstate_list(f->cs, CMD_REPORTED, 0, exe, HB_IDS_SENT);
 	struct buf body, resp;
 	struct hb_command *cmd = NULL;
 	char err[200];
@@ -382,9 +384,10 @@ int fleet_tick(struct fleet *f, int64_t now, int force)
 	}
 	if (force || now >= f->next_hb_ms) {
 		f->next_hb_ms = now + f->interval_ms;
-		rc = heartbeat(f, now);
+		/* reports first: the real outcome must reach the server before anything else */
 		if (f->n_owed)
 			send_reports(f);
+		rc = heartbeat(f, now);
 	}
 	return rc;
 }

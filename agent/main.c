@@ -3,6 +3,7 @@
  * HTML flame graphs, uploads them (-u), or waits for the server's commands (heartbeat mode). */
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -234,6 +235,11 @@ int main(int argc, char **argv)
 	char hostname[256] = "localhost";
 	int rc;
 
+	/* Fixed thresholds: large buffers (a snapshot's tables, the kernel symbol table) go straight
+	 * back to the system when freed, and glibc's dynamic adjustment cannot leave an idle agent
+	 * holding megabytes a past session freed. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 256 * 1024);
 	switch (options_parse(&o, argc, argv, stdout, stderr)) {
 	case OPT_EXIT_OK: options_release(&o); return 0;
 	case OPT_EXIT_USAGE: options_release(&o); return 2;

@@ -2,6 +2,7 @@
 #include "session.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -96,6 +97,9 @@ static int s_end(void *ctx, void *sess, char *err, size_t errlen)
 	if (rc)
 		snprintf(err, errlen, "%s", s->err[0] ? s->err : strerror(-rc));
 	free(s);
+	/* the session thread's malloc arena keeps what the symbolizer freed: give it back, so an
+	 * idle agent is as small after a run as before it */
+	malloc_trim(0);
 	return rc;
 }
 

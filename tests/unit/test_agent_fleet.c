@@ -146,6 +146,7 @@ T_TEST(adhoc_runs_once_and_reports)
 	T_CHECK(f.last_duration == 30 && f.last_frequency == 99);
 	fleet_tick(fl, 100, 1);                  /* the same id again: ignored */
 	T_CHECK(f.n_began == 1);
+	T_CHECK(f.n_last_executed == 0);         /* still running: never reported as executed */
 	f.finished_early = 1;                    /* the run ends by itself */
 	fleet_tick(fl, 200, 0);
 	T_CHECK(f.live == 0);
