@@ -26,7 +26,7 @@ struct cmdstate {
 	size_t head, n, cap;
 };
 
-static int valid_id(const char *id)
+int cmdstate_valid_id(const char *id)
 {
 	size_t n = strlen(id);
 	if (n == 0 || n > CMDSTATE_ID_MAX)
@@ -151,7 +151,7 @@ static int load(struct cmdstate *cs)
 		case 'C': st = CMD_REPORTED; break;
 		default: bad++; continue;
 		}
-		if (!valid_id(line + 2)) {
+		if (!cmdstate_valid_id(line + 2)) {
 			bad++;
 			continue;
 		}
@@ -223,7 +223,7 @@ int cmdstate_set(struct cmdstate *cs, const char *id, enum cmd_state st)
 	size_t head = cs->head, n = cs->n;
 	int rc;
 
-	if (!id || !valid_id(id) || st < CMD_RECEIVED || st > CMD_REPORTED)
+	if (!id || !cmdstate_valid_id(id) || st < CMD_RECEIVED || st > CMD_REPORTED)
 		return -EINVAL;
 	e = find(cs, id);
 	if (e && e->st >= st)

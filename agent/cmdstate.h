@@ -27,6 +27,9 @@ struct cmdstate;
 struct cmdstate *cmdstate_open(const char *dir, size_t cap);
 void cmdstate_free(struct cmdstate *cs);     /* NULL is a no-op */
 
+/* 1 when id is usable as a command id: 1..CMDSTATE_ID_MAX characters of [A-Za-z0-9._:-]. */
+int cmdstate_valid_id(const char *id);
+
 enum cmd_state cmdstate_get(const struct cmdstate *cs, const char *id);
 
 /* Move id forward to st and persist before returning. Moving backwards (or to the same state)

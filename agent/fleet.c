@@ -26,7 +26,7 @@ struct fleet {
 	struct hb_identity ident;
 	struct cmdstate *cs;
 	struct httpc *http;
-	struct upload_transport tr;
+	struct httpc_transport tr;
 	struct fleet_session_ops ops;
 	int64_t interval_ms, next_hb_ms;
 	int64_t def_duration, def_frequency;
@@ -50,16 +50,6 @@ struct fleet {
 
 	struct fleet_stats st;
 };
-
-static int curl_post(void *ctx, const char *url, const char *const *headers, const void *body,
-		     size_t len, long *status, struct buf *resp)
-{
-	char err[256];
-	int rc = httpc_post(ctx, url, headers, body, len, status, resp, err, sizeof(err));
-	if (rc)
-		log_debug("fleet: %s: %s", url, err);
-	return rc;
-}
 
 /* POST a JSON body to path; 0 with *status, or a transport -errno. */
 static int post_json(struct fleet *f, const char *path, const struct buf *body, long *status,
@@ -447,7 +437,7 @@ struct fleet *fleet_new(const struct fleet_cfg *c)
 			err = errno;
 			goto fail;
 		}
-		f->tr = (struct upload_transport){ .post = curl_post, .ctx = f->http };
+		f->tr = httpc_transport(f->http);
 	}
 	f->cs = cmdstate_open(c->state_dir, CMDSTATE_DEFAULT_CAP);
 	if (!f->cs) {

@@ -52,7 +52,7 @@ struct fleet_cfg {
 	int64_t heartbeat_interval_ms; /* 0 = 30 s */
 	int64_t default_duration;      /* for commands that do not say; seconds */
 	int64_t default_frequency;     /* Hz */
-	const struct upload_transport *transport;   /* NULL = libcurl with http */
+	const struct httpc_transport *transport;   /* NULL = libcurl with http */
 	struct httpc_opts http;
 	struct fleet_session_ops ops;
 };

@@ -113,18 +113,6 @@ static int get_bool(json_t *o, const char *key, bool *out)
 	return -EINVAL;
 }
 
-static int valid_id(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > CMDSTATE_ID_MAX)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' || *s == '.' || *s == ':'))
-			return 0;
-	return 1;
-}
-
 /* pids: a list of integers, or a comma-separated string ("123,456"), as different servers send */
 static int get_pids(json_t *cfg, struct hb_command *c, char *err, size_t n)
 {
@@ -205,7 +193,7 @@ int hb_parse_response(const char *body, size_t len, const char *my_hostname,
 	idv = json_object_get(root, "command_id");
 	if (!json_is_string(idv))
 		idv = json_object_get(pc, "command_id");
-	if (!json_is_string(idv) || !valid_id(json_string_value(idv))) {
+	if (!json_is_string(idv) || !cmdstate_valid_id(json_string_value(idv))) {
 		rc = fail(err, errlen, "command_id missing or malformed", NULL);
 		goto out;
 	}

@@ -1,5 +1,6 @@
 /* httpc.c — libcurl client; see httpc.h. */
 #include "httpc.h"
+#include "log.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -163,4 +164,19 @@ out:
 	/* the error buffer lives on this stack frame: never leave curl pointing at it */
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
 	return rc;
+}
+
+static int transport_post(void *ctx, const char *url, const char *const *headers, const void *body,
+			  size_t len, long *status, struct buf *resp)
+{
+	char err[256];
+	int rc = httpc_post(ctx, url, headers, body, len, status, resp, err, sizeof(err));
+	if (rc)
+		log_debug("http: %s: %s", url, err);
+	return rc;
+}
+
+struct httpc_transport httpc_transport(struct httpc *h)
+{
+	return (struct httpc_transport){ .post = transport_post, .ctx = h };
 }

@@ -36,6 +36,17 @@ int httpc_post(struct httpc *h, const char *url, const char *const *headers, con
 	       size_t len, long *status, struct buf *resp, char *err, size_t errlen)
 	__attribute__((warn_unused_result));
 
+/* The agent's HTTP transport as an interface, so tests can replace libcurl. post() has
+ * httpc_post's contract without the error text. */
+struct httpc_transport {
+	int (*post)(void *ctx, const char *url, const char *const *headers, const void *body,
+		    size_t len, long *status, struct buf *resp);
+	void *ctx;
+};
+
+/* A transport over h (borrowed); transport errors are logged at debug. */
+struct httpc_transport httpc_transport(struct httpc *h);
+
 /* True for answers worth retrying later: 408, 429 and 5xx. */
 int httpc_status_retryable(long status);
 

@@ -24,7 +24,7 @@ struct uploader {
 	char *server_url, *token, *service, *hostname, *version;
 	struct spool *spool;
 	struct httpc *http;           /* NULL when a test transport is used */
-	struct upload_transport transport;
+	struct httpc_transport transport;
 	int64_t backoff_min_ms, backoff_max_ms;
 
 	pthread_t thread;
@@ -35,16 +35,6 @@ struct uploader {
 	char gpid[64];
 	struct uploader_stats st;
 };
-
-static int curl_post(void *ctx, const char *url, const char *const *headers, const void *body,
-		     size_t len, long *status, struct buf *resp)
-{
-	char err[256];
-	int rc = httpc_post(ctx, url, headers, body, len, status, resp, err, sizeof(err));
-	if (rc)
-		log_debug("upload: %s: %s", url, err);
-	return rc;
-}
 
 int uploader_urlencode(const char *s, struct buf *out)
 {
@@ -232,7 +222,7 @@ struct uploader *uploader_new(const struct uploader_cfg *c)
 			err = errno;
 			goto fail;
 		}
-		u->transport = (struct upload_transport){ .post = curl_post, .ctx = u->http };
+		u->transport = httpc_transport(u->http);
 	}
 	u->spool = spool_open(c->spool_dir, c->spool_max_bytes);
 	if (!u->spool) {

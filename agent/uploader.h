@@ -8,7 +8,7 @@
  * logged with the server's message and dropped. The gpid the server answers is sent with every
  * later profile.
  *
- * The transport sits behind struct upload_transport so tests can replace libcurl.
+ * The transport sits behind struct httpc_transport so tests can replace libcurl.
  */
 #ifndef FP_UPLOADER_H
 #define FP_UPLOADER_H
@@ -17,13 +17,6 @@
 #include <stddef.h>
 #include "buf.h"
 #include "httpc.h"
-
-struct upload_transport {
-	/* Same contract as httpc_post (without the error text). */
-	int (*post)(void *ctx, const char *url, const char *const *headers, const void *body,
-		    size_t len, long *status, struct buf *resp);
-	void *ctx;
-};
 
 struct uploader_cfg {
 	const char *server_url;       /* "http(s)://host[:port]", no trailing path */
@@ -34,7 +27,7 @@ struct uploader_cfg {
 	const char *spool_dir;        /* created if missing */
 	uint64_t spool_max_bytes;
 	struct httpc_opts http;
-	const struct upload_transport *transport;  /* NULL = libcurl with `http` */
+	const struct httpc_transport *transport;  /* NULL = libcurl with `http` */
 	int64_t backoff_min_ms, backoff_max_ms;   /* 0 = 1000 and 60000 */
 };
 

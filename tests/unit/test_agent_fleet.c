@@ -90,7 +90,7 @@ static char dir[64];
 
 static struct fleet *mk(struct fake *f)
 {
-	struct upload_transport tr = { .post = fake_post, .ctx = f };
+	struct httpc_transport tr = { .post = fake_post, .ctx = f };
 	struct fleet_cfg c = {
 		.api_server = "http://srv:1", .token = "t",
 		.id = { .hostname = "me", .ip_address = "127.0.0.1", .service_name = "svc",

@@ -68,7 +68,7 @@ static char dir[64];
 
 static struct uploader *mk(struct fake *f)
 {
-	struct upload_transport tr = { .post = fake_post, .ctx = f };
+	struct httpc_transport tr = { .post = fake_post, .ctx = f };
 	struct uploader_cfg c = {
 		.server_url = "http://srv:1/", .token = "tok", .service = "svc a", .hostname = "h1",
 		.agent_version = "0.1", .spool_dir = dir, .spool_max_bytes = 1 << 20,
