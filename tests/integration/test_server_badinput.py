@@ -61,6 +61,8 @@ def raw_http(srv, data, read=True, timeout=5):
             if not chunk:
                 break
             out += chunk
+            if b"\r\n\r\n" in out:
+                break   # the status line and headers are all we look at
         return out
     finally:
         s.close()
@@ -173,8 +175,8 @@ with Suite("server_badinput") as t:
             out = raw_http(srv, head + body)
         except (BrokenPipeError, ConnectionResetError):
             out = b"(reset)"
-        t.true(out.startswith(b"HTTP/1.1 413") or out == b"(reset)" or out == b"",
-               "chunked 1.25 MiB body: %r" % out[:80])
+        t.true(out.startswith(b"HTTP/1.1 413") or out == b"(reset)",
+               "chunked 1.25 MiB body: 413 or a reset, got %r" % out[:80])
         t.true(srv.alive(), "server alive")
 
     # ---- uploads ----
