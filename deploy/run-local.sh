@@ -30,14 +30,14 @@ tokens="$(dirname "$db")/tokens"
 agent_token=$(sed -n 's/^agent_token=//p' "$tokens" 2>/dev/null || true)
 admin_token=$(sed -n 's/^admin_token=//p' "$tokens" 2>/dev/null || true)
 
-if [ "$(id -u)" -eq 0 ] && "$B/fleetprof-agent" --help 2>&1 | grep -q -- '--upload-results'; then
+if [ "$(id -u)" -eq 0 ]; then
 	"$B/fleetprof-agent" --continuous --upload-results --server-host "http://127.0.0.1:$port" \
 		--token "$agent_token" --service-name "$(hostname)" --state-dir data/agent \
-		--profiling-duration 60 --profiling-frequency 11 &
+		--profiling-duration 30 --profiling-frequency 11 --log-file data/agent.log &
 	pids+=($!)
-	agent_note="an agent is profiling this host every 60 s (service \"$(hostname)\")"
+	agent_note="profiling this host, a profile every 30 s (service \"$(hostname)\"); log: data/agent.log"
 else
-	agent_note="no agent started: it needs root and an agent build that uploads (issue 4)"
+	agent_note="not started: the agent needs root (BPF)"
 fi
 
 cat <<MSG
