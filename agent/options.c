@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "options.h"
+#include "py_runtime.h"
 
 static const char usage_text[] =
 "Usage: fleetprof-agent [OPTIONS]\n"
@@ -33,6 +34,20 @@ static const char usage_text[] =
 "                                               no BPF (the fallback, forced)\n"
 "                                      disabled no native sampling at all\n"
 "      --include-idle                count samples of the idle task (swapper) too\n"
+"\n"
+"Python (CPython 3.8-3.13, named frames 'qualname (file)_[p]'):\n"
+"      --python-mode MODE            auto (default), pyperf, pyspy or disabled. pyspy reads\n"
+"                                    the threads running on a CPU with process_vm_readv at\n"
+"                                    the profiling frequency; pyperf (in-BPF) is not built\n"
+"                                    yet, so auto and pyperf use pyspy too. A Python process\n"
+"                                    read this way gets its stacks from the reader only.\n"
+"      --python-add-line-numbers     frames as 'qualname (file:line)'\n"
+"      --min-profiling-duration SEC  skip processes younger than SEC seconds (default 10);\n"
+"                                    native sampling still sees them\n"
+"      --python-skip-pyperf-profiler-above N  (alias --skip-pyperf-profiler-above) with\n"
+"                                    more than N Python processes use pyspy (default 0: never)\n"
+"      --max-processes-runtime-profiler N  read only the N Python processes using the most\n"
+"                                    CPU (default 0: all)\n"
 "\n"
 "Output:\n"
 "  -o, --output-dir DIR              write profile_<UTC time>.col (symlink last_profile.col)\n"
@@ -83,7 +98,7 @@ static const char usage_text[] =
 
 enum { O_NO_FG = 256, O_ROT, O_PIDS, O_PERF_MODE, O_LOG_FILE, O_IDLE, O_NO_PROGRESS,
        O_SERVER, O_API, O_TOKEN, O_SERVICE, O_STATE, O_SPOOL, O_CA, O_CERT, O_KEY, O_NOVERIFY,
-       O_HB, O_HB_INT, O_CONFIG };
+       O_HB, O_HB_INT, O_CONFIG, O_PY_MODE, O_PY_LINES, O_MIN_DUR, O_PY_SKIP, O_PY_MAXP };
 
 static const struct option longopts[] = {
 	{ "profiling-duration", required_argument, NULL, 'd' },
@@ -112,12 +127,25 @@ static const struct option longopts[] = {
 	{ "enable-heartbeat-server", no_argument, NULL, O_HB },
 	{ "heartbeat-interval", required_argument, NULL, O_HB_INT },
 	{ "config", required_argument, NULL, O_CONFIG },
+	{ "python-mode", required_argument, NULL, O_PY_MODE },
+	{ "python-add-line-numbers", no_argument, NULL, O_PY_LINES },
+	{ "min-profiling-duration", required_argument, NULL, O_MIN_DUR },
+	{ "python-skip-pyperf-profiler-above", required_argument, NULL, O_PY_SKIP },
+	{ "skip-pyperf-profiler-above", required_argument, NULL, O_PY_SKIP },
+	{ "max-processes-runtime-profiler", required_argument, NULL, O_PY_MAXP },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
 
 static const char *const mode_names[] = { "auto", "bpf", "perf", "disabled" };
+
+static struct python_options last_python = { .min_duration = 10 };
+
+struct python_options options_python(void)
+{
+	return last_python;
+}
 
 const char *options_perf_mode_name(enum perf_mode m)
 {
@@ -421,6 +449,7 @@ enum opt_result options_parse(struct options *o, int argc, char **argv, FILE *ou
 	o->state_dir = "/var/lib/fleetprof";
 	o->spool_max_mb = 256;
 	o->heartbeat_interval = 30;
+	o->python.min_duration = 10;
 	join_args(o, argc, argv);
 
 	/* lowest precedence first: config file, environment, command line (later wins) */
@@ -514,6 +543,31 @@ enum opt_result options_parse(struct options *o, int argc, char **argv, FILE *ou
 			}
 			break;
 		case O_CONFIG: break;   /* read before the other settings */
+		case O_PY_MODE: {
+			enum py_mode m;
+			if (py_mode_parse(optarg, &m)) {
+				fprintf(err, "fleetprof-agent: --python-mode must be auto, pyperf, pyspy or disabled, got '%s'\n",
+					optarg);
+				return OPT_EXIT_USAGE;
+			}
+			o->python.mode = (unsigned)m;
+			break;
+		}
+		case O_PY_LINES: o->python.line_numbers = true; break;
+		case O_MIN_DUR:
+		case O_PY_SKIP:
+		case O_PY_MAXP: {
+			unsigned *dst = c == O_MIN_DUR ? &o->python.min_duration :
+					c == O_PY_SKIP ? &o->python.skip_pyperf_above : &o->python.max_processes;
+			if (parse_uint(optarg, 0, 1000000, dst)) {
+				fprintf(err, "fleetprof-agent: --%s must be a number 0..1000000, got '%s'\n",
+					c == O_MIN_DUR ? "min-profiling-duration" :
+					c == O_PY_SKIP ? "python-skip-pyperf-profiler-above" :
+					"max-processes-runtime-profiler", optarg);
+				return OPT_EXIT_USAGE;
+			}
+			break;
+		}
 		case ':':
 			fprintf(err, "fleetprof-agent: option '%s' needs a value\n", v[optind - 1]);
 			return OPT_EXIT_USAGE;
@@ -526,5 +580,10 @@ enum opt_result options_parse(struct options *o, int argc, char **argv, FILE *ou
 		fprintf(err, "fleetprof-agent: unexpected argument '%s' (see --help)\n", v[optind]);
 		return OPT_EXIT_USAGE;
 	}
-	return check_fleet(o, err);
+	{
+		enum opt_result r = check_fleet(o, err);
+		if (r == OPT_RUN)
+			last_python = o->python;
+		return r;
+	}
 }

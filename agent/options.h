@@ -21,6 +21,15 @@ enum perf_mode {
 	PERF_MODE_DISABLED,   /* no native sampling */
 };
 
+/* Python profiling (issue 5). */
+struct python_options {
+	unsigned mode;               /* enum py_mode (py_runtime.h): auto, pyperf, pyspy, disabled */
+	bool line_numbers;           /* --python-add-line-numbers */
+	unsigned min_duration;       /* --min-profiling-duration seconds (default 10) */
+	unsigned skip_pyperf_above;  /* --python-skip-pyperf-profiler-above (0 = never) */
+	unsigned max_processes;      /* --max-processes-runtime-profiler (0 = all) */
+};
+
 struct options {
 	unsigned duration;        /* seconds per profile */
 	unsigned frequency;       /* Hz */
@@ -51,6 +60,8 @@ struct options {
 	unsigned heartbeat_interval; /* seconds (default 30) */
 	const char *config_path;  /* the config file read, NULL if none */
 
+	struct python_options python;
+
 	char **owned;             /* strings from the config file and environment */
 	size_t n_owned;
 };
@@ -67,5 +78,9 @@ enum opt_result options_parse(struct options *o, int argc, char **argv, FILE *ou
 void options_release(struct options *o);
 
 const char *options_perf_mode_name(enum perf_mode m);
+
+/* The Python settings of the last successful options_parse (defaults before any). profiler_run
+ * reads them here because struct profiler_cfg (profiler.h) does not carry them yet. */
+struct python_options options_python(void);
 
 #endif

@@ -17,6 +17,7 @@
 #include "hostinfo.h"
 #include "progress.h"
 #include "uploader.h"
+#include "py_runtime.h"
 #include "buf.h"
 #include "log.h"
 #include "timeutil.h"
@@ -184,6 +185,8 @@ int profiler_run(const struct profiler_cfg *o, volatile sig_atomic_t *stop, char
 	struct source src = { 0 };
 	struct symbolizer *sym = NULL;
 	struct snapshot *snap = NULL;
+	struct pyrt *py = NULL;
+	struct python_options po = options_python();
 	struct hostinfo host;
 	struct progress prog;
 	struct snapshot_config scfg = { 0 };
@@ -204,6 +207,22 @@ int profiler_run(const struct profiler_cfg *o, volatile sig_atomic_t *stop, char
 	scfg.namer = snapshot_namer_sym(sym);
 	scfg.proc_root = "/proc";
 	scfg.docker_root = "/var/lib/docker";
+	{
+		/* Python processes: named frames from the reader, their native samples dropped */
+		struct pyrt_config pc = {
+			.mode = (enum py_mode)po.mode, .frequency = o->frequency,
+			.min_age_s = po.min_duration, .max_processes = po.max_processes,
+			.skip_pyperf_above = po.skip_pyperf_above, .line_numbers = po.line_numbers,
+			.pids = npids ? pids : NULL, .npids = npids, .self_pid = getpid(),
+			.proc_root = "/proc",
+		};
+		py = pyrt_start(&pc);
+		if (!py && errno)
+			log_warn("python profiling cannot start (%s); Python processes get native "
+				 "stacks only", strerror(errno));
+		scfg.skip_native = py ? pyrt_tracks : NULL;
+		scfg.skip_ctx = py;
+	}
 	snap = snapshot_new(&scfg);
 	if (!snap) {
 		rc = -errno;
@@ -256,6 +275,20 @@ int profiler_run(const struct profiler_cfg *o, volatile sig_atomic_t *stop, char
 			log_error("%s", errbuf);
 			goto out;
 		}
+		if (py) {
+			struct pyrt_stats ps;
+			err = pyrt_drain(py, snapshot_add_frames, snap);
+			if (err) {
+				rc = err;
+				snprintf(errbuf, errlen, "draining Python stacks: %s", strerror(-err));
+				log_error("%s", errbuf);
+				goto out;
+			}
+			pyrt_get_stats(py, &ps);
+			log_info("python: %zu processes read, %llu stacks so far, %llu dropped (table full)",
+				 ps.tracked, (unsigned long long)ps.samples,
+				 (unsigned long long)ps.stacks_dropped);
+		}
 		hostinfo_metrics_end(&metrics);
 		meta.host = &host;
 		meta.agent_version = FLEETPROF_VERSION;
@@ -289,6 +322,7 @@ int profiler_run(const struct profiler_cfg *o, volatile sig_atomic_t *stop, char
 	rc = 0;
 out:
 	source_close(&src);
+	pyrt_stop(py);
 	snapshot_free(snap);
 	sym_free(sym);
 	return rc;

@@ -221,6 +221,8 @@ int snapshot_add(void *ctx, const struct sample_stack *st)
 	char comm[SAMPLER_COMM_LEN + 1];
 	int rc;
 
+	if (s->cfg.skip_native && s->cfg.skip_native(s->cfg.skip_ctx, st->tgid))
+		return 0;
 	buf_reset(&s->line);
 	memcpy(comm, st->comm, SAMPLER_COMM_LEN);
 	comm[SAMPLER_COMM_LEN] = '\0';
@@ -249,9 +251,33 @@ int snapshot_add(void *ctx, const struct sample_stack *st)
 	return rc;
 }
 
+int snapshot_add_frames(void *ctx, uint32_t tgid, const char *comm, const char *frames,
+			uint64_t count)
+{
+	struct snapshot *s = ctx;
+	char c[SAMPLER_COMM_LEN + 1];
+	int rc;
+	snprintf(c, sizeof(c), "%s", comm);
+	col_frame_sanitize(c);
+	buf_reset(&s->line);
+	rc = buf_printf(&s->line, "0;%s;%s", container_of(s, tgid), c[0] ? c : "[unknown]");
+	if (rc == 0 && frames[0])
+		rc = put_frame(&s->line, frames);
+	if (rc == -ENOSPC) {
+		log_debug("snapshot: stack of %s (%u) too long, dropped", c, tgid);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	rc = col_agg_add(s->agg, buf_cstr(&s->line), s->line.len, count);
+	return rc == -ENOSPC ? 0 : rc;
+}
+
 int snapshot_warm(void *ctx, const struct sample_stack *st)
 {
 	struct snapshot *s = ctx;
+	if (s->cfg.skip_native && s->cfg.skip_native(s->cfg.skip_ctx, st->tgid))
+		return 0;
 	container_of(s, st->tgid);
 	for (uint32_t i = st->nuser; i-- > 0;)
 		name_of(s, st->tgid, i ? st->user[i] - 1 : st->user[i]);

@@ -14,6 +14,7 @@
 #ifndef FP_SNAPSHOT_H
 #define FP_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <jansson.h>
@@ -40,6 +41,10 @@ struct snapshot_config {
 	const char *docker_root;   /* "/var/lib/docker", NULL to skip container name look-ups */
 	size_t max_stacks;         /* distinct stacks per profile; 0 = 65536 */
 	size_t max_memo;           /* memoized addresses per snapshot; 0 = 131072 */
+	/* Processes whose stacks come from a runtime reader (py_runtime.h): their native samples
+	 * are dropped so nothing is counted twice. NULL = keep every native sample. */
+	bool (*skip_native)(void *ctx, uint32_t tgid);
+	void *skip_ctx;
 };
 
 struct snapshot;
@@ -56,6 +61,11 @@ int snapshot_begin(struct snapshot *s) __attribute__((warn_unused_result));
 
 /* A sample_fn: ctx is the struct snapshot. Adds one aggregated stack. */
 int snapshot_add(void *ctx, const struct sample_stack *st);
+
+/* Adds count samples of an already named stack (frames "root;...;leaf", e.g. Python frames
+ * from py_runtime) of process tgid under the usual "0;<container>;<comm>" prefix. */
+int snapshot_add_frames(void *ctx, uint32_t tgid, const char *comm, const char *frames,
+			uint64_t count);
 
 /* A sample_fn for sampler_peek/perfev_peek: names the user frames of st and its container now
  * (memoized for this snapshot), so they are known at the drain even if the process has exited

@@ -1,0 +1,460 @@
+/* py_runtime.c — see py_runtime.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "py_runtime.h"
+#include "py_detect.h"
+#include "py_reader.h"
+#include "collapsed.h"
+#include "log.h"
+
+#define SCAN_MS         1000
+#define MAX_FAILS       50       /* consecutive failed reads before a process is dropped */
+#define NOPY_SLOTS      8192     /* processes known not to be (readable) Python */
+#define KEY_MAX         (PY_STACK_MAX + 64)
+
+struct proc {
+	pid_t pid;                   /* 0 = free slot */
+	uint64_t start;              /* starttime, clock ticks since boot */
+	struct py_reader *r;
+	char comm[17];
+	unsigned fails;
+	bool active;                 /* sampled (top-N) */
+	uint64_t cpu_prev, cpu_delta;
+};
+
+struct nopy {
+	pid_t pid;
+	uint64_t start;
+};
+
+struct pyrt {
+	struct pyrt_config cfg;
+	pid_t *pids;
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t mu;          /* agg, tracked, stats */
+	volatile int stop;
+	struct proc procs[PYRT_MAX_PROCS];
+	struct nopy *nopy;
+	uint32_t tracked[PYRT_MAX_PROCS];  /* sorted tgids of active processes, under mu */
+	size_t ntracked;
+	struct col_agg *agg;         /* "tgid;comm;frames" -> count, under mu */
+	uint64_t samples, dropped;
+	struct py_reader_opts ropt;
+	char key[KEY_MAX];
+	struct proc *cur;            /* process being sampled (callback context) */
+};
+
+static const char *const mode_names[] = { "auto", "pyperf", "pyspy", "disabled" };
+
+const char *py_mode_name(enum py_mode m)
+{
+	return (unsigned)m < 4 ? mode_names[m] : "?";
+}
+
+int py_mode_parse(const char *s, enum py_mode *out)
+{
+	for (unsigned i = 0; i < 4; i++)
+		if (!strcmp(s, mode_names[i])) {
+			*out = (enum py_mode)i;
+			return 0;
+		}
+	if (!strcmp(s, "py-spy")) {   /* gProfiler's spelling */
+		*out = PY_MODE_PYSPY;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* starttime (field 22) and utime+stime (14+15) of a process. */
+static int proc_stat(const char *root, pid_t pid, uint64_t *start, uint64_t *cpu, char *comm,
+		     size_t commlen)
+{
+	char path[128], buf[1024], *p, *lp;
+	unsigned long long ut, st, sta;
+	FILE *f;
+	size_t n;
+	snprintf(path, sizeof(path), "%s/%d/stat", root, (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	lp = strchr(buf, '(');
+	p = strrchr(buf, ')');
+	if (!p || !lp || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu "
+				"%*d %*d %*d %*d %*d %*d %llu", &ut, &st, &sta) != 3)
+		return -EINVAL;
+	if (comm) {
+		size_t l = (size_t)(p - lp - 1);
+		if (l >= commlen)
+			l = commlen - 1;
+		memcpy(comm, lp + 1, l);
+		comm[l] = '\0';
+		col_frame_sanitize(comm);
+	}
+	*start = sta;
+	*cpu = ut + st;
+	return 0;
+}
+
+static double uptime_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static size_t nopy_slot(pid_t pid)
+{
+	return ((uint32_t)pid * 2654435761u) & (NOPY_SLOTS - 1);
+}
+
+static bool nopy_has(struct pyrt *p, pid_t pid, uint64_t start)
+{
+	struct nopy *n = &p->nopy[nopy_slot(pid)];
+	return n->pid == pid && n->start == start;
+}
+
+static void nopy_add(struct pyrt *p, pid_t pid, uint64_t start)
+{
+	struct nopy *n = &p->nopy[nopy_slot(pid)];   /* a collision just forgets the older one */
+	n->pid = pid;
+	n->start = start;
+}
+
+static struct proc *proc_find(struct pyrt *p, pid_t pid)
+{
+	for (size_t i = 0; i < PYRT_MAX_PROCS; i++)
+		if (p->procs[i].pid == pid)
+			return &p->procs[i];
+	return NULL;
+}
+
+static void proc_detach(struct proc *pr)
+{
+	py_reader_free(pr->r);
+	memset(pr, 0, sizeof(*pr));
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_cpu_desc(const void *a, const void *b)
+{
+	const struct proc *x = *(struct proc *const *)a, *y = *(struct proc *const *)b;
+	return x->cpu_delta < y->cpu_delta ? 1 : x->cpu_delta > y->cpu_delta ? -1 : 0;
+}
+
+/* Which attached processes are sampled (top N by CPU since the last scan), published to mu. */
+static void choose_active(struct pyrt *p)
+{
+	struct proc *v[PYRT_MAX_PROCS];
+	size_t n = 0;
+	for (size_t i = 0; i < PYRT_MAX_PROCS; i++)
+		if (p->procs[i].pid)
+			v[n++] = &p->procs[i];
+	qsort(v, n, sizeof(v[0]), cmp_cpu_desc);
+	for (size_t i = 0; i < n; i++) {
+		bool was = v[i]->active;
+		v[i]->active = !p->cfg.max_processes || i < p->cfg.max_processes;
+		if (was != v[i]->active && p->cfg.max_processes)
+			log_info("python: process %d (%s) %s (--max-processes-runtime-profiler %u)",
+				 (int)v[i]->pid, v[i]->comm, v[i]->active ? "profiled" : "not profiled",
+				 p->cfg.max_processes);
+	}
+	pthread_mutex_lock(&p->mu);   /* nothing but memory under the lock */
+	p->ntracked = 0;
+	for (size_t i = 0; i < n; i++)
+		if (v[i]->active)
+			p->tracked[p->ntracked++] = (uint32_t)v[i]->pid;
+	qsort(p->tracked, p->ntracked, sizeof(p->tracked[0]), cmp_u32);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void consider(struct pyrt *p, pid_t pid, double now)
+{
+	struct proc *pr = proc_find(p, pid), *slot;
+	struct py_target t;
+	uint64_t start, cpu;
+	char comm[17];
+	int rc;
+
+	if (proc_stat(p->cfg.proc_root, pid, &start, &cpu, comm, sizeof(comm)))
+		return;
+	if (pr) {
+		if (pr->start == start) {
+			pr->cpu_delta = cpu - pr->cpu_prev;
+			pr->cpu_prev = cpu;
+			return;
+		}
+		proc_detach(pr); /* pid reused */
+	}
+	if (nopy_has(p, pid, start))
+		return;
+	if (now - (double)start / (double)sysconf(_SC_CLK_TCK) < p->cfg.min_age_s)
+		return; /* too young (--min-profiling-duration): looked at again next scan */
+	rc = py_detect(p->cfg.proc_root, pid, &t);
+	if (rc) {
+		if (rc == -ENOTSUP)
+			log_info("python: process %d (%s): unsupported CPython version, left to native "
+				 "sampling", (int)pid, comm);
+		nopy_add(p, pid, start);
+		return;
+	}
+	slot = proc_find(p, 0);
+	if (!slot) {
+		log_debug("python: %d processes attached already, %d (%s) left to native sampling",
+			  PYRT_MAX_PROCS, (int)pid, comm);
+		return;
+	}
+	slot->r = py_reader_new(&t, &p->ropt);
+	if (!slot->r) {
+		if (errno == EINVAL)
+			log_info("python: process %d (%s) maps %s but has no valid 3.%u interpreter state "
+				 "(embeds libpython, not an interpreter): left to native sampling",
+				 (int)pid, comm, t.elf, t.minor);
+		nopy_add(p, pid, start);
+		return;
+	}
+	slot->pid = pid;
+	slot->start = start;
+	slot->cpu_prev = cpu;
+	slot->cpu_delta = 0;
+	memcpy(slot->comm, comm, sizeof(slot->comm));
+	log_debug("python: attached to process %d (%s), CPython 3.%u%s", (int)pid, comm, t.minor,
+		  t.embedded ? " (embedded)" : "");
+}
+
+static void scan(struct pyrt *p)
+{
+	double now = uptime_s();
+	if (p->cfg.npids) {
+		for (size_t i = 0; i < p->cfg.npids && !p->stop; i++)
+			consider(p, p->pids[i], now);
+	} else {
+		DIR *d = opendir(p->cfg.proc_root);
+		struct dirent *de;
+		while (d && !p->stop && (de = readdir(d))) {
+			char *end;
+			long pid = strtol(de->d_name, &end, 10);
+			if (*end || pid <= 0 || pid == p->cfg.self_pid)
+				continue;
+			consider(p, (pid_t)pid, now);
+		}
+		if (d)
+			closedir(d);
+	}
+	choose_active(p);
+}
+
+static int on_stack(void *ctx, pid_t tid, const char *frames, size_t len)
+{
+	struct pyrt *p = ctx;
+	int n;
+	(void)tid;
+	n = snprintf(p->key, sizeof(p->key), "%d;%s;%.*s", (int)p->cur->pid, p->cur->comm, (int)len,
+		     frames);
+	if (n < 0 || (size_t)n >= sizeof(p->key))
+		return 0;
+	pthread_mutex_lock(&p->mu);
+	if (col_agg_add(p->agg, p->key, (size_t)n, 1) == -ENOSPC)
+		p->dropped++;
+	p->samples++;
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
+static void sample_all(struct pyrt *p)
+{
+	for (size_t i = 0; i < PYRT_MAX_PROCS; i++) {
+		struct proc *pr = &p->procs[i];
+		int rc;
+		if (!pr->pid || !pr->active)
+			continue;
+		p->cur = pr;
+		rc = py_reader_sample(pr->r, on_stack, p);
+		if (rc == -ESRCH) {
+			log_debug("python: process %d (%s) exited", (int)pr->pid, pr->comm);
+			proc_detach(pr);
+		} else if (rc) {
+			if (++pr->fails >= MAX_FAILS) {
+				log_info("python: process %d (%s): reading its interpreter keeps failing, "
+					 "dropped (left to native sampling)", (int)pr->pid, pr->comm);
+				nopy_add(p, pr->pid, pr->start);
+				proc_detach(pr);
+			}
+		} else {
+			pr->fails = 0;
+		}
+	}
+}
+
+static void *run(void *arg)
+{
+	struct pyrt *p = arg;
+	struct timespec next;
+	int64_t period_ns = 1000000000LL / (p->cfg.frequency ? p->cfg.frequency : 11);
+	int64_t since_scan = INT64_MAX / 2;
+
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	while (!p->stop) {
+		if (since_scan >= (int64_t)SCAN_MS * 1000000LL) {
+			scan(p);
+			since_scan = 0;
+		}
+		sample_all(p);
+		next.tv_nsec += period_ns;
+		while (next.tv_nsec >= 1000000000L) {
+			next.tv_nsec -= 1000000000L;
+			next.tv_sec++;
+		}
+		since_scan += period_ns;
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+	}
+	return NULL;
+}
+
+struct pyrt *pyrt_start(const struct pyrt_config *cfg)
+{
+	struct pyrt *p;
+	if (cfg->mode == PY_MODE_DISABLED) {
+		errno = 0;
+		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		goto nomem;
+	p->cfg = *cfg;
+	if (!p->cfg.proc_root)
+		p->cfg.proc_root = "/proc";
+	pthread_mutex_init(&p->mu, NULL);
+	if (cfg->npids) {
+		p->pids = calloc(cfg->npids, sizeof(*p->pids));
+		if (!p->pids)
+			goto nomem;
+		memcpy(p->pids, cfg->pids, cfg->npids * sizeof(*p->pids));
+	}
+	p->nopy = calloc(NOPY_SLOTS, sizeof(*p->nopy));
+	p->agg = col_agg_new(PYRT_MAX_STACKS);
+	if (!p->nopy || !p->agg)
+		goto nomem;
+	p->ropt.line_numbers = cfg->line_numbers;
+	p->ropt.proc_root = p->cfg.proc_root;
+	if (cfg->mode != PY_MODE_PYSPY)
+		log_info("python: in-BPF frame walking (pyperf) is not available in this build; "
+			 "reading Python stacks from user space (pyspy)");
+	if (pthread_create(&p->thread, NULL, run, p)) {
+		pyrt_stop(p);
+		errno = EAGAIN;
+		return NULL;
+	}
+	p->thread_started = true;
+	return p;
+nomem:
+	pyrt_stop(p);
+	errno = ENOMEM;
+	return NULL;
+}
+
+void pyrt_stop(struct pyrt *p)
+{
+	if (!p)
+		return;
+	if (p->thread_started) {
+		p->stop = 1;
+		pthread_join(p->thread, NULL);
+	}
+	for (size_t i = 0; i < PYRT_MAX_PROCS; i++)
+		if (p->procs[i].pid)
+			proc_detach(&p->procs[i]);
+	col_agg_free(p->agg);
+	free(p->nopy);
+	free(p->pids);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+}
+
+bool pyrt_tracks(void *ctx, uint32_t tgid)
+{
+	struct pyrt *p = ctx;
+	bool found;
+	if (!p)
+		return false;
+	pthread_mutex_lock(&p->mu);
+	found = bsearch(&tgid, p->tracked, p->ntracked, sizeof(tgid), cmp_u32) != NULL;
+	pthread_mutex_unlock(&p->mu);
+	return found;
+}
+
+struct drain_ctx {
+	pyrt_stack_fn fn;
+	void *ctx;
+	char frames[KEY_MAX];
+};
+
+static int drain_one(void *ctx, const char *stack, size_t len, uint64_t count)
+{
+	struct drain_ctx *d = ctx;
+	char comm[17];
+	const char *a = memchr(stack, ';', len), *b;
+	long tgid;
+	size_t cl;
+	if (!a)
+		return 0;
+	b = memchr(a + 1, ';', len - (size_t)(a + 1 - stack));
+	if (!b)
+		return 0;
+	tgid = strtol(stack, NULL, 10);
+	cl = (size_t)(b - a - 1) < sizeof(comm) - 1 ? (size_t)(b - a - 1) : sizeof(comm) - 1;
+	memcpy(comm, a + 1, cl);
+	comm[cl] = '\0';
+	cl = len - (size_t)(b + 1 - stack);
+	if (cl >= sizeof(d->frames))
+		return 0;
+	memcpy(d->frames, b + 1, cl);
+	d->frames[cl] = '\0';
+	return d->fn(d->ctx, (uint32_t)tgid, comm, d->frames, count);
+}
+
+int pyrt_drain(struct pyrt *p, pyrt_stack_fn fn, void *ctx)
+{
+	struct col_agg *fresh = col_agg_new(PYRT_MAX_STACKS), *old;
+	struct drain_ctx *d = malloc(sizeof(*d));
+	int rc;
+	if (!fresh || !d) {
+		col_agg_free(fresh);
+		free(d);
+		return -ENOMEM;
+	}
+	d->fn = fn;
+	d->ctx = ctx;
+	pthread_mutex_lock(&p->mu);
+	old = p->agg;
+	p->agg = fresh;
+	pthread_mutex_unlock(&p->mu);
+	rc = col_agg_foreach(old, false, drain_one, d);
+	col_agg_free(old);
+	free(d);
+	return rc;
+}
+
+void pyrt_get_stats(struct pyrt *p, struct pyrt_stats *out)
+{
+	pthread_mutex_lock(&p->mu);
+	out->tracked = p->ntracked;
+	out->samples = p->samples;
+	out->stacks_dropped = p->dropped;
+	pthread_mutex_unlock(&p->mu);
+}

@@ -1,0 +1,72 @@
+/* py_runtime.h — the Python runtime module (DESIGN.md: detect, attach, name frames, detach).
+ *
+ * pyrt_start() starts one thread that, every second, finds CPython processes (all, or the --pids
+ * ones) and attaches a py_reader to each that is old enough (--min-profiling-duration) and whose
+ * interpreter validates; and, at the profiling frequency, reads the stacks of their threads that
+ * are running on a CPU (py-spy's way). Stacks are aggregated per (process, stack) in a bounded
+ * table that pyrt_drain() hands to the snapshot.
+ *
+ * Double counting: a process the Python reader tracks gets its stacks from the reader only; the
+ * snapshot drops its native BPF/perf samples (pyrt_tracks). Both sample running threads at the
+ * same frequency, so the process keeps its share of the profile, with Python names instead of
+ * _PyEval_EvalFrameDefault. Processes not tracked (too young, embedded libpython that is not an
+ * interpreter, failing reads, beyond --max-processes-runtime-profiler) keep native sampling.
+ *
+ * Modes: pyperf (in-BPF frame walking) is not built yet: auto and pyperf both use the reader,
+ * with one log line saying so; disabled starts nothing.
+ *
+ * Log levels: an embedded libpython that is not an interpreter is INFO; a process exiting is
+ * DEBUG; a process whose reads keep failing is dropped with one INFO line.
+ */
+#ifndef FP_PY_RUNTIME_H
+#define FP_PY_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define PYRT_MAX_PROCS   256     /* Python processes attached at once */
+#define PYRT_MAX_STACKS  65536   /* distinct (process, stack) per snapshot */
+
+enum py_mode { PY_MODE_AUTO = 0, PY_MODE_PYPERF, PY_MODE_PYSPY, PY_MODE_DISABLED };
+
+struct pyrt_config {
+	enum py_mode mode;
+	unsigned frequency;          /* Hz */
+	unsigned min_age_s;          /* skip processes younger than this */
+	unsigned max_processes;      /* track only the top N by recent CPU; 0 = all */
+	unsigned skip_pyperf_above;  /* more Python processes than this: user-space mode; 0 = never */
+	bool line_numbers;
+	const pid_t *pids;           /* NULL/0 = every process; copied */
+	size_t npids;
+	pid_t self_pid;
+	const char *proc_root;       /* "/proc" */
+};
+
+struct pyrt;
+
+/* NULL (errno set) on failure; for PY_MODE_DISABLED returns NULL with errno 0. */
+struct pyrt *pyrt_start(const struct pyrt_config *cfg);
+void pyrt_stop(struct pyrt *p);   /* stops the thread, detaches everything; NULL is a no-op */
+
+/* Does the reader own this process's stacks (its native samples are to be dropped)? */
+bool pyrt_tracks(void *p, uint32_t tgid);
+
+/* Called for each aggregated Python stack: frames root first, borrowed for the call. */
+typedef int (*pyrt_stack_fn)(void *ctx, uint32_t tgid, const char *comm, const char *frames,
+			     uint64_t count);
+
+/* Hand over and forget the stacks aggregated since the last drain. 0 or the callback's error. */
+int pyrt_drain(struct pyrt *p, pyrt_stack_fn fn, void *ctx);
+
+struct pyrt_stats {
+	size_t tracked;               /* processes attached now */
+	uint64_t samples, stacks_dropped;
+};
+void pyrt_get_stats(struct pyrt *p, struct pyrt_stats *out);
+
+const char *py_mode_name(enum py_mode m);
+int py_mode_parse(const char *s, enum py_mode *out);   /* 0 or -EINVAL */
+
+#endif
