@@ -366,6 +366,36 @@ out:
 
 /* ---- background checkpoints ---- */
 
+void store_set_wal_limit(struct store *s, size_t bytes)
+{
+	pthread_mutex_lock(&s->ckmu);
+	s->wal_max = bytes ? bytes : STORE_WAL_MAX_DEFAULT;
+	pthread_mutex_unlock(&s->ckmu);
+}
+
+/* Keep the WAL bounded: writers that never pause stop PASSIVE checkpoints from restarting it. */
+static void wal_bound(struct store *s)
+{
+	struct stat st;
+	size_t max;
+	int rc;
+
+	pthread_mutex_lock(&s->ckmu);
+	max = s->wal_max;
+	pthread_mutex_unlock(&s->ckmu);
+	if (stat(s->wal_path, &st) != 0 || (size_t)st.st_size <= max)
+		return;
+	store_wlock(s);
+	rc = sqlite3_wal_checkpoint_v2(s->w.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	store_wunlock(s);
+	if (rc == SQLITE_OK)
+		log_info("store: WAL reached %lld MB; checkpointed and truncated",
+			 (long long)(st.st_size >> 20));
+	else if (rc != SQLITE_BUSY)
+		store_dberr(s->w.db, "WAL truncate checkpoint");
+	/* SQLITE_BUSY: a reader held on; the next round tries again */
+}
+
 static void *checkpoint_thread(void *arg)
 {
 	struct store *s = arg;
@@ -383,6 +413,7 @@ static void *checkpoint_thread(void *arg)
 		int rc = sqlite3_wal_checkpoint_v2(s->ck, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
 			store_dberr(s->ck, "background checkpoint");
+		wal_bound(s);
 		pthread_mutex_lock(&s->ckmu);
 	}
 	pthread_mutex_unlock(&s->ckmu);
@@ -453,6 +484,12 @@ struct store *store_open(const char *path, const char *schema_dir)
 		if (rc)
 			goto fail;
 	}
+	s->wal_max = STORE_WAL_MAX_DEFAULT;
+	if (asprintf(&s->wal_path, "%s-wal", path) < 0) {
+		s->wal_path = NULL;
+		rc = -ENOMEM;
+		goto fail;
+	}
 	rc = checkpoint_start(s, path);
 	if (rc)
 		goto fail;
@@ -486,6 +523,7 @@ void store_close(struct store *s)
 	pthread_cond_destroy(&s->rcv);
 	pthread_mutex_destroy(&s->rmu);
 	pthread_mutex_destroy(&s->wmu);
+	free(s->wal_path);
 	free(s);
 }
 

@@ -170,6 +170,11 @@ int store_query_stacks(struct store *s, const struct store_query *q, size_t max_
  * values are null. The container filter does not apply (metrics are per host). */
 json_t *store_query_metrics(struct store *s, const struct store_query *q);
 
+/* The WAL bound: a PASSIVE checkpoint runs every second without blocking anyone, but under
+ * sustained writes it never lets the WAL restart, so past `bytes` (default 64 MiB) the background
+ * thread takes the write lock for a TRUNCATE checkpoint. */
+void store_set_wal_limit(struct store *s, size_t bytes);
+
 /* ---- retention ---- */
 
 /* Delete samples and metrics older than cutoff (and stacks/frames no longer used), in batches that

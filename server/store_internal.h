@@ -18,6 +18,7 @@
 #define STORE_BUSY_MS     5000   /* busy_timeout for locks held by other processes */
 #define STORE_MAX_MIGRATION_BYTES (1u << 20)
 #define STORE_CHECKPOINT_MS 1000 /* background WAL checkpoint period */
+#define STORE_WAL_MAX_DEFAULT (64u << 20) /* WAL size that triggers a TRUNCATE checkpoint */
 
 #define STORE_BUCKET_MIN  60     /* fine bucket width (seconds) */
 #define STORE_BUCKET_HOUR 3600   /* coarse bucket width (seconds) */
@@ -67,6 +68,8 @@ struct store {
 	/* WAL checkpoints run on their own connection in a background thread (PASSIVE, every
 	 * STORE_CHECKPOINT_MS), so the fsyncs never land on a heartbeat's commit. */
 	sqlite3 *ck;
+	char *wal_path;              /* "<db>-wal", for its size */
+	size_t wal_max;              /* past this, a TRUNCATE checkpoint under the write lock */
 	pthread_t ck_thread;
 	bool ck_running, ck_stop;
 	pthread_mutex_t ckmu;
