@@ -2,6 +2,9 @@
 #include "sym_elf.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <stdlib.h>
@@ -344,4 +347,17 @@ const char *sym_elf_lookup(const struct sym_elf *e, uint64_t vaddr)
 			return e->strs + s->name_off;
 	}
 	return NULL;
+}
+
+int sym_open_regular(const char *path, int nofollow)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (nofollow ? O_NOFOLLOW : 0));
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
 }

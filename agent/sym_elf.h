@@ -47,6 +47,12 @@ int sym_elf_read_build_id(int fd, uint8_t *id, size_t cap, size_t *len);
 /* Parse the ELF file open on fd. On 0, *out is a new object the caller frees with sym_elf_free.
  * -EINVAL (not ELF / no PT_LOAD), -E2BIG (too many symbols), -ENOMEM. fd stays open. */
 int sym_elf_load(int fd, struct sym_elf **out) __attribute__((warn_unused_result));
+
+/* Open path read-only for the symbolizer, which reads files that processes (any user's) can
+ * place: never blocks (O_NONBLOCK, so a FIFO cannot hang the agent), never follows a final
+ * symlink when nofollow, and accepts only a regular file. fd (caller closes) or -errno
+ * (-EINVAL for a FIFO, device or directory). */
+int sym_open_regular(const char *path, int nofollow);
 void sym_elf_free(struct sym_elf *e); /* NULL is a no-op */
 
 /* Move the symbols of src (e.g. a separate debuginfo file) into dst, replacing dst's; src is

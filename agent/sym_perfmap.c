@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
+#include "sym_elf.h"
 
 struct pm_entry {
 	uint64_t start, size;
@@ -50,10 +52,10 @@ struct sym_perfmap *sym_perfmap_load(const char *path)
 {
 	struct sym_perfmap *m = NULL;
 	FILE *f = NULL;
-	char *line = NULL;
-	size_t linecap = 0, cap = 0, scap = 0;
-	ssize_t len;
+	char line[SYM_PERFMAP_MAX_LINE];
+	size_t cap = 0, scap = 0, len;
 	struct stat st;
+	int fd;
 	int err = 0;
 	uint32_t seq = 0;
 	unsigned dropped = 0;
@@ -63,8 +65,20 @@ struct sym_perfmap *sym_perfmap_load(const char *path)
 		err = ENOMEM;
 		goto out;
 	}
-	f = fopen(path, "re");
-	if (!f || fstat(fileno(f), &st) != 0) {
+	/* written by the profiled process (any user): a FIFO or a link to a device must not hang
+	 * or flood the agent */
+	fd = sym_open_regular(path, 1);
+	if (fd < 0) {
+		err = -fd;
+		goto out;
+	}
+	f = fdopen(fd, "re");
+	if (!f) {
+		err = errno;
+		close(fd);
+		goto out;
+	}
+	if (fstat(fileno(f), &st) != 0) {
 		err = errno;
 		goto out;
 	}
@@ -72,8 +86,17 @@ struct sym_perfmap *sym_perfmap_load(const char *path)
 	m->ino = st.st_ino;
 	m->fsize = (uint64_t)st.st_size;
 	m->mtime_ns = mtime_ns(&st);
-	while ((len = getline(&line, &linecap, f)) > 0) {
+	while (fgets(line, sizeof(line), f)) {
 		char *p = line, *end;
+		len = strlen(line);
+		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+			/* longer than any real entry: skip the rest of it */
+			int c;
+			while ((c = fgetc(f)) != EOF && c != '\n')
+				;
+			dropped++;
+			continue;
+		}
 		seq++;
 		if (len > 0 && line[len - 1] == '\n')
 			line[--len] = '\0';
@@ -120,9 +143,9 @@ struct sym_perfmap *sym_perfmap_load(const char *path)
 	}
 	if (dropped)
 		log_debug("sym: %s: %u perf map lines past the bounds ignored", path, dropped);
-	qsort(m->v, m->n, sizeof(*m->v), pm_cmp);
+	if (m->n)
+		qsort(m->v, m->n, sizeof(*m->v), pm_cmp);
 out:
-	free(line);
 	if (f)
 		fclose(f);
 	if (err) {

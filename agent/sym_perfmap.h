@@ -11,6 +11,7 @@
 
 #define SYM_PERFMAP_MAX_ENTRIES (1u << 20)
 #define SYM_PERFMAP_MAX_BYTES   (64u * 1024u * 1024u) /* of names */
+#define SYM_PERFMAP_MAX_LINE    8192u  /* longer lines are skipped (counted as dropped) */
 
 struct sym_perfmap;
 

@@ -378,7 +378,7 @@ static int open_mapped(struct symbolizer *s, const struct proc *p, const struct 
 	if (!m->deleted) {
 		snprintf(path, sizeof(path), "%s/%d/root%s", s->proc_root, (int)p->pid,
 			 sym_map_path(&p->maps, m));
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = sym_open_regular(path, 0);
 		/* The path now names another file (replaced on disk): not the mapped one. */
 		if (fd >= 0 && (stat_id(fd, id) != 0 || id->ino != m->ino)) {
 			close(fd);
@@ -388,9 +388,9 @@ static int open_mapped(struct symbolizer *s, const struct proc *p, const struct 
 	if (fd < 0) {
 		snprintf(path, sizeof(path), "%s/%d/map_files/%" PRIx64 "-%" PRIx64, s->proc_root,
 			 (int)p->pid, m->start, m->end);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = sym_open_regular(path, 0);
 		if (fd < 0)
-			return -errno;
+			return fd;
 		int rc = stat_id(fd, id);
 		if (rc) {
 			close(fd);
@@ -411,7 +411,7 @@ static void try_debuginfo(const struct symbolizer *s, struct sym_elf *e)
 	for (size_t i = 1; i < e->build_id_len && k > 0 && (size_t)k + 3 < sizeof(path); i++)
 		k += snprintf(path + k, sizeof(path) - (size_t)k, "%02x", e->build_id[i]);
 	snprintf(path + k, sizeof(path) - (size_t)k, ".debug");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = sym_open_regular(path, 0);
 	if (fd < 0)
 		return;
 	struct sym_elf *d = NULL;

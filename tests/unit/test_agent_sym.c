@@ -290,6 +290,42 @@ T_TEST(maps_parse)
 	unlink(path);
 }
 
+/* A perf map is written by the profiled process, so by any user: a FIFO, a link to a device
+ * or an endless line must neither hang nor flood the agent. */
+T_TEST(perfmap_hostile_files)
+{
+	char fifo[256], link[256], big[256];
+	snprintf(fifo, sizeof(fifo), "%s/perf-fifo.map", g_root);
+	snprintf(link, sizeof(link), "%s/perf-link.map", g_root);
+	snprintf(big, sizeof(big), "%s/perf-big.map", g_root);
+	unlink(fifo);
+	unlink(link);
+	T_CHECK(mkfifo(fifo, 0666) == 0);
+	T_CHECK(sym_perfmap_load(fifo) == NULL && errno == EINVAL);   /* returns, no writer needed */
+	T_CHECK(symlink("/dev/zero", link) == 0);
+	T_CHECK(sym_perfmap_load(link) == NULL);
+	FILE *f = fopen(big, "w");
+	T_CHECK(f != NULL);
+	if (f) {
+		fputs("1000 10 before\n3000 10 ", f);
+		for (int i = 0; i < 100000; i++)
+			fputs("x", f);
+		fputs("\n2000 10 after\n", f);
+		fclose(f);
+	}
+	struct sym_perfmap *m = sym_perfmap_load(big);
+	T_CHECK(m != NULL);
+	if (m) {
+		T_CHECK(sym_perfmap_lookup(m, 0x1004) && !strcmp(sym_perfmap_lookup(m, 0x1004), "before"));
+		T_CHECK(sym_perfmap_lookup(m, 0x2004) && !strcmp(sym_perfmap_lookup(m, 0x2004), "after"));
+		T_CHECK(sym_perfmap_lookup(m, 0x3004) == NULL);   /* the overlong entry was skipped */
+		sym_perfmap_free(m);
+	}
+	unlink(fifo);
+	unlink(link);
+	unlink(big);
+}
+
 T_TEST(perfmap_parse_overlap)
 {
 	char path[256];
@@ -643,6 +679,7 @@ int main(void)
 	T_RUN(cache_count_bound_lru);
 	T_RUN(cache_byte_bound);
 	T_RUN(maps_parse);
+	T_RUN(perfmap_hostile_files);
 	T_RUN(perfmap_parse_overlap);
 	T_RUN(pid_reuse_and_forget);
 	T_RUN(eviction_through_sym_user);
