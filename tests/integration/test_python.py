@@ -1,0 +1,208 @@
+#!/usr/bin/python3
+"""Ground truth for Python profiling (issue 5), user-space reader (--python-mode pyspy/auto):
+tests/workloads/py/split.py spends 3/4 of worker()'s CPU in hot_a and 1/4 in hot_b. Under every
+installed CPython 3.8-3.13 (two at a time, 6 s at 99 Hz) hot_a must get 75% +- 5 points of
+worker's samples, with "worker (file)_[p];hot_a (file)_[p]" order (caller first) and no native
+samples left for the process (they would double count). Then, in one run: two threads in
+different functions both appear; a process in its own mount namespace whose interpreter and
+libpython live on a private tmpfs is read through /proc/PID/root; a process exiting mid-run is
+normal (agent exits 0, its samples until then kept); the age filter leaves a young process to
+native sampling; an executable that maps libpython without an interpreter is logged at INFO and
+left to native sampling; line numbers appear with --python-add-line-numbers."""
+import glob
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from agentlib import Suite, check, finish, need_root_bpf, parse_profile, ROOT
+
+FREQ = 99
+DUR = 6
+SPLIT = os.path.join(ROOT, "tests", "workloads", "py", "split.py")
+
+
+def pythons():
+    out = {}
+    for minor in range(8, 14):
+        exes = sorted(glob.glob("/root/.pyenv/versions/3.%d.*/bin/python3.%d" % (minor, minor)))
+        if exes:
+            out[minor] = exes[0]
+    return out
+
+
+def load(path):
+    _, rows = parse_profile(path)
+    out = {}
+    for frames, count in rows:
+        k = ";".join(frames)
+        out[k] = out.get(k, 0) + count
+    return out
+
+
+def frame(name):
+    return "%s (%s)_[p]" % (name, SPLIT)
+
+
+def stacks_of(stacks, pid_comm):
+    return {k: v for k, v in stacks.items() if k.split(";")[2] == pid_comm}
+
+
+def split_share(stacks, comm):
+    a = b = native = 0
+    order_ok = True
+    for k, v in stacks.items():
+        parts = k.split(";")
+        if parts[2] != comm:
+            continue
+        fr = parts[3:]
+        if not any(f.endswith("_[p]") for f in fr):
+            native += v
+            continue
+        if frame("hot_a") in fr:
+            a += v
+            order_ok &= fr.index(frame("worker")) == fr.index(frame("hot_a")) - 1
+        elif frame("hot_b") in fr:
+            b += v
+            order_ok &= fr.index(frame("worker")) == fr.index(frame("hot_b")) - 1
+    return a, b, native, order_ok
+
+
+def run_pair(s, vers, exes):
+    need_root_bpf()
+    procs = {}
+    for m in vers:
+        p = s.spawn([exes[m], SPLIT, str(DUR + 10)], stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL)
+        procs[m] = p
+    time.sleep(0.5)
+    out = s.tmpdir()
+    ag = s.agent(["-d", str(DUR), "-f", str(FREQ), "--no-flamegraph", "--no-progress",
+                  "--python-mode", "pyspy", "--min-profiling-duration", "0",
+                  "--pids", ",".join(str(p.pid) for p in procs.values()), "-o", out])
+    rc, _, err = finish(ag, DUR + 40)
+    check(rc == 0, "agent exited %d: %s" % (rc, err[-1500:]))
+    stacks = load(os.path.join(out, "last_profile.col"))
+    for m in vers:
+        comm = "python3.%d" % m
+        a, b, native, order_ok = split_share(stacks, comm)
+        check(a + b >= 250, "3.%d: only %d samples of hot_a/hot_b: %s" % (
+            m, a + b, sorted(stacks.items(), key=lambda kv: -kv[1])[:3]))
+        share = 100.0 * a / (a + b)
+        check(abs(share - 75) <= 5, "3.%d: hot_a got %.1f%% of %d samples, want 75 +- 5" % (
+            m, share, a + b))
+        check(order_ok, "3.%d: worker is not the caller of hot_a/hot_b" % m)
+        check(native == 0, "3.%d: %d native samples kept for a Python process" % (m, native))
+        print("# 3.%d: hot_a %.1f%% of %d samples" % (m, share, a + b))
+        sys.stdout.flush()
+
+
+def make_tests():
+    exes = pythons()
+    tests = []
+    vers = sorted(exes)
+    for i in range(0, len(vers), 2):
+        pair = vers[i:i + 2]
+
+        def t(s, pair=pair):
+            run_pair(s, pair, exes)
+        t.__name__ = "split_3_1_" + "_".join("3%d" % m for m in pair)
+        tests.append(t)
+    tests.append(lambda s: behaviours(s, exes))
+    tests[-1].__name__ = "threads_unshare_exit_age_embedded_lines"
+    return tests
+
+
+EMBED_C = r"""
+#include <stdio.h>
+#include <time.h>
+extern int Py_IsInitialized(void);
+int main(void) {
+    volatile unsigned long x = 0;
+    time_t end = time(NULL) + 30;
+    printf("%d\n", Py_IsInitialized()); fflush(stdout);
+    while (time(NULL) < end) x++;
+    return 0;
+}
+"""
+
+
+def behaviours(s, exes):
+    need_root_bpf()
+    if shutil.which("unshare") is None or shutil.which("cc") is None:
+        raise Exception("needs unshare and cc")
+    v_thr = max(exes)
+    v_ns = 11 if 11 in exes else max(exes)
+    v_exit = min(exes)
+    v_young = 12 if 12 in exes else max(exes)
+    tmp = s.tmpdir()
+    # threads: worker and side() -> hot_c
+    thr = s.spawn([exes[v_thr], SPLIT, "30", "threads"], stdout=subprocess.DEVNULL,
+                  stderr=subprocess.DEVNULL)
+    # own mount namespace, interpreter + libpython + script on a private tmpfs
+    home = os.path.dirname(os.path.dirname(exes[v_ns]))
+    priv = os.path.join(tmp, "priv")
+    os.mkdir(priv)
+    script = ("mount -t tmpfs none {p} && cp {exe} {p}/nspython && cp {home}/lib/libpython3.{m}.so.1.0 {p}/ "
+              "&& cp {split} {p}/nssplit.py && LD_LIBRARY_PATH={p} PYTHONHOME={home} exec {p}/nspython {p}/nssplit.py 30").format(
+        p=priv, exe=exes[v_ns], home=home, m=v_ns, split=SPLIT)
+    ns = s.spawn(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # exits about 3 s into the profile
+    ex = s.spawn([exes[v_exit], SPLIT, "9"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # embeds libpython without an interpreter
+    src = os.path.join(tmp, "embed.c")
+    with open(src, "w") as f:
+        f.write(EMBED_C)
+    lib = os.path.dirname(os.path.dirname(exes[v_ns])) + "/lib"
+    emb_exe = os.path.join(tmp, "embedpy")
+    subprocess.run(["cc", "-o", emb_exe, src, "-L" + lib, "-lpython3.%d" % v_ns,
+                    "-Wl,-rpath," + lib], check=True)
+    emb = s.spawn([emb_exe], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    emb.stdout.readline()
+    time.sleep(6.5)
+    # young: started now, the agent's age filter is 6 s and the profile lasts 4 s
+    young = s.spawn([exes[v_young], SPLIT, "20"], stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL)
+    out = s.tmpdir()
+    pids = [thr.pid, ns.pid, ex.pid, emb.pid, young.pid]
+    ag = s.agent(["-d", "4", "-f", str(FREQ), "--no-flamegraph", "--no-progress", "-v",
+                  "--min-profiling-duration", "6", "--python-add-line-numbers",
+                  "--pids", ",".join(str(p) for p in pids), "-o", out])
+    rc, _, err = finish(ag, 60)
+    check(rc == 0, "agent exited %d: %s" % (rc, err[-1500:]))
+    stacks = load(os.path.join(out, "last_profile.col"))
+    comms = {}
+    for k, v in stacks.items():
+        comms.setdefault(k.split(";")[2], []).append((k, v))
+
+    def py_frames(comm, needle):
+        return sum(v for k, v in comms.get(comm, []) if needle in k)
+    # threads: both functions, with lines
+    c = "python3.%d" % v_thr
+    check(py_frames(c, ";hot_c (%s:" % SPLIT) > 20, "thread in hot_c missing: %s" % comms.get(c))
+    check(py_frames(c, ";hot_a (%s:" % SPLIT) > 20, "thread in hot_a missing: %s" % comms.get(c))
+    # namespace: named through /proc/PID/root
+    nsf = os.path.join(priv, "nssplit.py")
+    check(py_frames("nspython", "worker (%s:" % nsf) > 50,
+          "process in its own mount namespace not read: %s; %s" % (
+              comms.get("nspython", [])[:3], ns.stderr.read(300) if ns.poll() is not None else ""))
+    # exited mid-run: its samples until then are there
+    c = "python3.%d" % v_exit
+    check(py_frames(c, ";hot_a (%s:" % SPLIT) > 20, "exiting process lost: %s" % comms.get(c))
+    # young: native only
+    c = "python3.%d" % v_young
+    check(comms.get(c) and py_frames(c, "_[p]") == 0,
+          "young process: want native stacks only, got %s" % comms.get(c, [])[:3])
+    # embedded: INFO line, native stacks only
+    check(py_frames("embedpy", "_[p]") == 0 and py_frames("embedpy", "main") > 0,
+          "embedded: %s" % comms.get("embedpy", [])[:3])
+    check(any("INFO" in l and "embeds libpython" in l and str(emb.pid) in l
+              for l in err.splitlines()), "no INFO line for the embedded libpython")
+    check("ERROR" not in err, "errors logged: %s" % [l for l in err.splitlines() if "ERROR" in l])
+
+
+if __name__ == "__main__":
+    Suite().run(make_tests())
