@@ -216,6 +216,9 @@ int profiler_run(const struct profiler_cfg *o, volatile sig_atomic_t *stop, char
 			.pids = npids ? pids : NULL, .npids = npids, .self_pid = getpid(),
 			.proc_root = "/proc",
 		};
+		/* --perf-mode disabled means no sampling at all unless Python was asked for by name */
+		if (o->perf_mode == PERF_MODE_DISABLED && pc.mode == PY_MODE_AUTO)
+			pc.mode = PY_MODE_DISABLED;
 		py = pyrt_start(&pc);
 		if (!py && errno)
 			log_warn("python profiling cannot start (%s); Python processes get native "
