@@ -142,8 +142,12 @@ struct store_profile {
 	int64_t gpid;               /* the agent's gpid, 0 when it has none yet */
 };
 
-/* Parse the collapsed text, intern stacks and frames, add samples to the time buckets, record
- * metrics. All or nothing (one transaction). *gpid_out gets the gpid to answer (the agent's, or a
+#define STORE_MAX_PROFILE_STACKS 200000u   /* distinct stacks in one profile */
+#define STORE_MAX_PROFILE_LINES  2000000u  /* lines in one profile (duplicates are merged) */
+
+/* Parse the collapsed text (duplicate lines merged; more than STORE_MAX_PROFILE_STACKS distinct
+ * stacks or STORE_MAX_PROFILE_LINES lines is -EINVAL), intern stacks and frames, add samples to
+ * the time buckets, record metrics. All or nothing (one transaction). *gpid_out gets the gpid to answer (the agent's, or a
  * new one). -EINVAL with err filled for a malformed profile. */
 int store_ingest_profile(struct store *s, const struct store_profile *p, int64_t *gpid_out,
 			 struct col_error *err);

@@ -186,7 +186,8 @@ struct pline {
 
 struct ingest {
 	struct store *s;
-	struct pline *v;        /* parsed lines, filled before the write lock is taken */
+	struct col_agg *agg;    /* "container;stack" -> count: duplicate lines merged while parsing */
+	struct pline *v;        /* the merged lines, filled before the write lock is taken */
 	size_t n, cap;
 	int64_t service_id, host_id, bucket_m, bucket_h;
 	int64_t total;
@@ -324,11 +325,16 @@ static int add_sample(struct ingest *in, const char *sql, int64_t bucket, int64_
 	return step == SQLITE_DONE ? 0 : store_dberr(c->db, "sample upsert");
 }
 
-/* Parse phase (no lock held): validate a line and remember it. */
+/* Parse phase (no lock held): validate a line and merge it with its duplicates. */
 static int on_stack(void *ctx, const char *line, size_t len, uint64_t count)
 {
 	struct ingest *in = ctx;
 	in->lines++;
+	if (in->lines > STORE_MAX_PROFILE_LINES) {
+		snprintf(in->msg, sizeof(in->msg), "profile has more than %u lines",
+			 STORE_MAX_PROFILE_LINES);
+		return -EINVAL;
+	}
 	const char *a = memchr(line, ';', len);
 	const char *b = a ? memchr(a + 1, ';', len - (size_t)(a + 1 - line)) : NULL;
 	if (!b) {
@@ -342,6 +348,27 @@ static int on_stack(void *ctx, const char *line, size_t len, uint64_t count)
 			 (long long)in->lines);
 		return -EINVAL;
 	}
+	/* the appid is not kept: "container;comm;frames" is the key */
+	int rc = col_agg_add(in->agg, a + 1, len - (size_t)(a + 1 - line), count);
+	if (rc == -ENOSPC) {
+		snprintf(in->msg, sizeof(in->msg), "profile has more than %u distinct stacks",
+			 STORE_MAX_PROFILE_STACKS);
+		return -EINVAL;
+	}
+	if (rc)
+		return rc;
+	int64_t n = (int64_t)count;
+	in->total = in->total > INT64_MAX - n ? INT64_MAX : in->total + n;
+	return 0;
+}
+
+/* One merged "container;comm;frames" key as a line to store (pointers into the table). */
+static int on_merged(void *ctx, const char *key, size_t len, uint64_t count)
+{
+	struct ingest *in = ctx;
+	const char *semi = memchr(key, ';', len);
+	if (!semi)
+		return -EINVAL;   /* cannot happen: on_stack checked it */
 	if (in->n == in->cap) {
 		size_t ncap = in->cap ? in->cap * 2 : 1024;
 		struct pline *nv = realloc(in->v, ncap * sizeof(*nv));
@@ -350,13 +377,10 @@ static int on_stack(void *ctx, const char *line, size_t len, uint64_t count)
 		in->v = nv;
 		in->cap = ncap;
 	}
-	const char *stack = b + 1;
-	in->v[in->n++] = (struct pline){ .container = a + 1, .clen = (uint32_t)(b - a - 1),
-					 .stack = stack,
-					 .slen = (uint32_t)(len - (size_t)(stack - line)),
-					 .count = (int64_t)count };
-	int64_t n = (int64_t)count;
-	in->total = in->total > INT64_MAX - n ? INT64_MAX : in->total + n;
+	in->v[in->n++] = (struct pline){ .container = key, .clen = (uint32_t)(semi - key),
+					 .stack = semi + 1,
+					 .slen = (uint32_t)(len - (size_t)(semi + 1 - key)),
+					 .count = count > MAX_COUNT ? (int64_t)MAX_COUNT : (int64_t)count };
 	return 0;
 }
 
@@ -410,7 +434,7 @@ static int record_profile(struct ingest *in, const struct store_profile *p, cons
 		sqlite3_bind_double(st, 7, p->mem_avg);
 	store_bind_text(st, 8, header);
 	sqlite3_bind_int64(st, 9, in->total);
-	sqlite3_bind_int64(st, 10, in->lines);
+	sqlite3_bind_int64(st, 10, (int64_t)in->n);   /* distinct stacks after merging */
 	sqlite3_bind_int64(st, 11, (int64_t)time(NULL));
 	int step = sqlite3_step(st);
 	sqlite3_reset(st);
@@ -457,7 +481,13 @@ int store_ingest_profile(struct store *s, const struct store_profile *p, int64_t
 	in.bucket_h = floor_to(p->start_time, STORE_BUCKET_HOUR);
 	/* parse and validate everything before taking the write lock: a malformed profile never
 	 * touches the database, and heartbeats wait only for the SQL work */
-	int rc = col_parse(p->text ? p->text : "", p->text_len, &header, on_stack, &in, err);
+	int rc = -ENOMEM;
+	in.agg = col_agg_new(STORE_MAX_PROFILE_STACKS);
+	if (!in.agg)
+		goto out_free;
+	rc = col_parse(p->text ? p->text : "", p->text_len, &header, on_stack, &in, err);
+	if (!rc)
+		rc = col_agg_foreach(in.agg, false, on_merged, &in);
 	if (rc) {
 		if (in.msg[0]) {
 			err->line = 0;
@@ -502,5 +532,6 @@ out_free:
 	free(in.key);
 	free(in.blob);
 	free(in.v);
+	col_agg_free(in.agg);
 	return rc;
 }

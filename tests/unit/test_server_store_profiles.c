@@ -466,6 +466,40 @@ T_TEST(wal_stays_bounded_under_sustained_ingest)
 	close_store(s);
 }
 
+/* Duplicate lines are merged before the write lock (a 97 KB gzip of 5 M identical lines once
+ * held it for 16 s); distinct stacks and lines per profile are bounded. */
+T_TEST(duplicates_merged_and_profile_bounds)
+{
+	struct store *s = open_store();
+	struct buf text;
+	struct col_error err;
+	int ok = 1;
+
+	buf_init(&text, 64u << 20);
+	for (int i = 0; i < 100000 && ok; i++)
+		ok = buf_puts(&text, i % 2 ? "0;c1;app;main;f 2\n" : "0;;app;main;f 1\n") == 0;
+	T_CHECK(ok && ingest(s, "dup", "h", H0, buf_cstr(&text), 0, NULL, &err) == 0);
+	T_CHECKF(!strcmp(query(s, "dup", H0, H0 + 60, NULL, NULL, 100), "app;main;f 150000\n"),
+		 "merged: %s", query(s, "dup", H0, H0 + 60, NULL, NULL, 100));
+	T_CHECK(!strcmp(query(s, "dup", H0, H0 + 60, NULL, "c1", 100), "app;main;f 100000\n"));
+	T_CHECK(sql_int("SELECT stacks FROM profiles") == 2);
+
+	buf_reset(&text);
+	for (unsigned i = 0; i <= STORE_MAX_PROFILE_STACKS && ok; i++)
+		ok = buf_printf(&text, "0;;app;f%u 1\n", i) == 0;
+	T_CHECK(ok && ingest(s, "many", "h", H0, buf_cstr(&text), 0, NULL, &err) == -EINVAL);
+	T_CHECKF(strstr(err.msg, "distinct stacks") != NULL, "message: %s", err.msg);
+
+	buf_reset(&text);
+	for (unsigned i = 0; i <= STORE_MAX_PROFILE_LINES && ok; i++)
+		ok = buf_puts(&text, "0;;a;b 1\n") == 0;
+	T_CHECK(ok && ingest(s, "lines", "h", H0, buf_cstr(&text), 0, NULL, &err) == -EINVAL);
+	T_CHECKF(strstr(err.msg, "lines") != NULL, "message: %s", err.msg);
+	T_CHECK(sql_int("SELECT count(*) FROM profiles") == 1);   /* the refused ones stored nothing */
+	buf_release(&text);
+	close_store(s);
+}
+
 int main(void)
 {
 	log_init("test_server_store_profiles", LOG_ERROR);
@@ -475,5 +509,6 @@ int main(void)
 	T_RUN(retention_deletes_exactly_old_rows);
 	T_RUN(concurrency_exact_counts);
 	T_RUN(wal_stays_bounded_under_sustained_ingest);
+	T_RUN(duplicates_merged_and_profile_bounds);
 	return t_done();
 }
