@@ -341,6 +341,15 @@ static int heartbeat(struct fleet *f, int64_t now)
 		goto out;
 	}
 	rc = hb_parse_response(resp.data, resp.len, f->hostname, cmd, err, sizeof(err));
+	if (rc < 0 && cmd->id[0] && cmdstate_get(f->cs, cmd->id) < CMD_EXECUTED) {
+		/* a command we can name but not run: report it, or the server delivers it forever */
+		log_warn("fleet: command %s cannot be run: %s", cmd->id, err);
+		if (cmdstate_set(f->cs, cmd->id, CMD_RECEIVED) == 0 &&
+		    cmdstate_set(f->cs, cmd->id, CMD_EXECUTED) == 0)
+			owe(f, cmd->id, 0, 0, err);
+		rc = 0;
+		goto out;
+	}
 	if (rc < 0) {
 		log_warn("fleet: cannot use the heartbeat answer: %s", err);
 		goto out;

@@ -182,8 +182,9 @@ int h_profile_request(struct srv *s, const struct http_req *req, struct http_res
 	if (jv_string(j, "service_name", true, NAME_MAX_LEN, &service, &err) < 0 ||
 	    jv_enum(j, "request_type", true, req_types, &type, &err) < 0 ||
 	    jv_bool(j, "continuous", false, &continuous, &err) < 0 ||
-	    jv_int(j, "duration", false, 1, 7 * 86400, &duration, &err) < 0 ||
-	    jv_int(j, "frequency", false, 1, 10000, &freq, &err) < 0 ||
+	    /* what an agent can run: a profile of at most a day, at most 1,000 Hz */
+	    jv_int(j, "duration", false, 1, 86400, &duration, &err) < 0 ||
+	    jv_int(j, "frequency", false, 1, 1000, &freq, &err) < 0 ||
 	    jv_enum(j, "profiling_mode", false, modes, &mode, &err) < 0 ||
 	    jv_enum(j, "stop_level", false, stop_levels, &level, &err) < 0 ||
 	    jv_object(j, "additional_args", false, &extra, &err) < 0) {

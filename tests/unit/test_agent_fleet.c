@@ -306,6 +306,27 @@ T_TEST(reports_retried_after_outage_and_restart)
 	fleet_free(fl);
 }
 
+T_TEST(unrunnable_command_reported_failed)
+{
+	struct fake f;
+	fresh(&f);
+	f.answers[0] = "{\"command_id\":\"u1\",\"profiling_command\":{\"command_type\":\"start\","
+		       "\"combined_config\":{\"duration\":999999}}}";
+	f.answers[1] = f.answers[0];   /* re-delivered: reported once, never run */
+	f.n_answers = 2;
+	struct fleet *fl = mk(&f);
+	T_CHECK(fl != NULL);
+	if (!fl)
+		return;
+	fleet_tick(fl, 0, 1);
+	fleet_tick(fl, 1000, 1);
+	T_CHECK(f.n_began == 0);
+	T_CHECK(f.n_reports == 1);
+	T_CHECKF(strncmp(f.reports[0], "u1:failed:combined_config.duration", 34) == 0, "report %s",
+		 f.reports[0]);
+	fleet_free(fl);
+}
+
 T_TEST(begin_failure_reported)
 {
 	struct fake f;
@@ -330,6 +351,7 @@ int main(void)
 	T_RUN(new_continuous_replaces_old);
 	T_RUN(stop_with_nothing_running_and_other_host);
 	T_RUN(reports_retried_after_outage_and_restart);
+	T_RUN(unrunnable_command_reported_failed);
 	T_RUN(begin_failure_reported);
 	char cmd[100];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);

@@ -362,6 +362,13 @@ T_TEST(validation_names_the_field)
 		  "duration" },
 		{ "/api/metrics/profile_request", 'd',
 		  "{\"service_name\":\"s\",\"request_type\":\"start\",\"duration\":0}", "duration" },
+		/* beyond what an agent can run: refused here, not at every heartbeat */
+		{ "/api/metrics/profile_request", 'd',
+		  "{\"service_name\":\"s\",\"request_type\":\"start\",\"duration\":86401}",
+		  "duration" },
+		{ "/api/metrics/profile_request", 'd',
+		  "{\"service_name\":\"s\",\"request_type\":\"start\",\"frequency\":1001}",
+		  "frequency" },
 		{ "/api/metrics/profile_request", 'd',
 		  "{\"service_name\":\"s\",\"request_type\":\"start\",\"profiling_mode\":\"gpu\"}",
 		  "profiling_mode" },
