@@ -187,7 +187,7 @@ static void consider(struct pyrt *p, pid_t pid, double now)
 {
 	struct proc *pr = proc_find(p, pid), *slot;
 	struct py_target t;
-	uint64_t start, cpu;
+	uint64_t start = 0, cpu = 0;
 	char comm[17];
 	int rc;
 
