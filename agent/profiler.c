@@ -144,11 +144,13 @@ size_t profiler_valid_pids(const pid_t *in, size_t n_in, pid_t *out)
 	return n;
 }
 
+/* Hand the profile to every sink. A sink that fails does not keep the others from getting it
+ * (a full local disk must not stop uploads). Returns 0, or the first sink's error. */
 static int write_profile(const struct profiler_cfg *o, struct snapshot *snap,
 			 const struct snapshot_meta *meta)
 {
 	struct buf text;
-	int rc;
+	int rc, first = 0;
 	buf_init(&text, PROFILE_MAX_BYTES);
 	rc = snapshot_render(snap, meta, &text);
 	if (rc) {
@@ -157,8 +159,10 @@ static int write_profile(const struct profiler_cfg *o, struct snapshot *snap,
 	}
 	if (o->out) {
 		rc = output_write(o->out, meta->end_ms / 1000, buf_cstr(&text), text.len);
-		if (rc)
-			goto out;
+		if (rc) {
+			log_error("writing the profile to the output directory: %s", strerror(-rc));
+			first = rc;
+		}
 	}
 	if (o->up) {
 		struct upload_profile p = {
@@ -167,13 +171,14 @@ static int write_profile(const struct profiler_cfg *o, struct snapshot *snap,
 			.spawn_time = spawn_time_s, .cpu_avg = meta->cpu_avg, .mem_avg = meta->mem_avg,
 		};
 		rc = uploader_submit(o->up, &p);
-		if (rc)
-			goto out;
+		if (rc && !first)
+			first = rc;
 	}
 	if (!o->out && !o->up && o->to_stdout) {
 		if (fwrite(buf_cstr(&text), 1, text.len, stdout) != text.len || fflush(stdout))
-			rc = -EIO;
+			first = -EIO;
 	}
+	rc = first;
 out:
 	buf_release(&text);
 	return rc;
@@ -192,7 +197,7 @@ int profiler_run(const struct profiler_cfg *o, volatile sig_atomic_t *stop, char
 	struct snapshot_config scfg = { 0 };
 	const pid_t *pids = o->pids;
 	size_t npids = o->npids;
-	int rc = -EIO, err;
+	int rc = -EIO, err, sink_err = 0;
 	int64_t start_ms;
 
 	errbuf[0] = '\0';
@@ -315,14 +320,19 @@ int profiler_run(const struct profiler_cfg *o, volatile sig_atomic_t *stop, char
 		}
 		err = write_profile(o, snap, &meta);
 		if (err) {
-			rc = err;
+			/* one lost snapshot must not end continuous profiling: go on, report it at the end */
+			sink_err = err;
 			snprintf(errbuf, errlen, "writing the profile: %s", strerror(-err));
-			goto out;
+			if (!o->continuous)
+				break;
+			log_error("snapshot could not be written (%s); profiling goes on", strerror(-err));
 		}
 		if (!o->continuous || *stop)
 			break;
 	}
-	rc = 0;
+	rc = sink_err;
+	if (!rc)
+		errbuf[0] = '\0';
 out:
 	source_close(&src);
 	pyrt_stop(py);

@@ -10,6 +10,7 @@
 import http.client
 import json
 import os
+import signal
 import re
 import socket
 import ssl
@@ -123,7 +124,7 @@ def main():
 
 def run(t):
     names = ["one_shot_upload", "server_down_then_back", "wrong_token_dropped",
-             "tls_ca_bundle", "token_not_leaked"]
+             "tls_ca_bundle", "full_output_disk_keeps_uploading", "token_not_leaked"]
     if os.geteuid() != 0 or not os.path.exists("/sys/kernel/btf/vmlinux"):
         for n in names:
             with t.case(n):
@@ -181,6 +182,35 @@ def run(t):
         state = os.path.join(t.tmp, "s5")
         rc, log = agent(turl, state, "up-tls2", pid, extra=["--no-verify"])
         t.eq(tls_profiles(tport, crt, "up-tls2"), 1, "--no-verify gets through")
+
+    with t.case("full_output_disk_keeps_uploading"):
+        d = os.path.join(t.tmp, "full")
+        os.makedirs(d)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", d], check=True)
+        try:
+            subprocess.run(["dd", "if=/dev/zero", "of=" + os.path.join(d, "fill"), "bs=4k"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            state = os.path.join(t.tmp, "s6")
+            os.makedirs(state)
+            log = os.path.join(state, "agent.log")
+            p = subprocess.Popen([AGENT, "-c", "-d", "1", "-f", "99", "--pids", str(pid), "-o", d,
+                                  "-u", "--server-host", url, "--token", AGENT_TOKEN,
+                                  "--service-name", "up-full", "--state-dir", state,
+                                  "--log-file", log, "--perf-mode", "bpf"],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            procs.append(p)
+            time.sleep(4.5)
+            t.eq(p.poll(), None, "the agent stopped when the output disk filled up")
+            p.send_signal(signal.SIGTERM)
+            p.wait(timeout=30)
+            with open(log, errors="replace") as f:
+                text = f.read()
+            t.true("profiling goes on" in text, "log: %s" % text[-800:])
+            t.true(profiles(srv, "up-full") >= 4, "uploads while the disk was full: %d"
+                   % profiles(srv, "up-full"))
+        finally:
+            subprocess.run(["umount", "-l", d])
 
     with t.case("token_not_leaked"):
         for root, _, files in os.walk(t.tmp):
