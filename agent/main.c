@@ -147,6 +147,7 @@ static int run_local(const struct options *o, const char *hostname)
 		.perf_mode = o->perf_mode, .include_idle = o->include_idle,
 		.progress = o->progress && !o->log_file, .run_arguments = o->run_arguments,
 		.to_stdout = !o->output_dir && !o->upload,
+		.python = o->python,
 	};
 	if (o->npids) {
 		cfg.npids = profiler_valid_pids(o->pids, o->npids, pids);

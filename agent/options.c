@@ -140,13 +140,6 @@ static const struct option longopts[] = {
 
 static const char *const mode_names[] = { "auto", "bpf", "perf", "disabled" };
 
-static struct python_options last_python = { .min_duration = 10 };
-
-struct python_options options_python(void)
-{
-	return last_python;
-}
-
 const char *options_perf_mode_name(enum perf_mode m)
 {
 	return (unsigned)m < sizeof(mode_names) / sizeof(mode_names[0]) ? mode_names[m] : "?";
@@ -580,10 +573,5 @@ enum opt_result options_parse(struct options *o, int argc, char **argv, FILE *ou
 		fprintf(err, "fleetprof-agent: unexpected argument '%s' (see --help)\n", v[optind]);
 		return OPT_EXIT_USAGE;
 	}
-	{
-		enum opt_result r = check_fleet(o, err);
-		if (r == OPT_RUN)
-			last_python = o->python;
-		return r;
-	}
+	return check_fleet(o, err);
 }

@@ -79,8 +79,4 @@ void options_release(struct options *o);
 
 const char *options_perf_mode_name(enum perf_mode m);
 
-/* The Python settings of the last successful options_parse (defaults before any). profiler_run
- * reads them here because struct profiler_cfg (profiler.h) does not carry them yet. */
-struct python_options options_python(void);
-
 #endif

@@ -191,7 +191,7 @@ int profiler_run(const struct profiler_cfg *o, volatile sig_atomic_t *stop, char
 	struct symbolizer *sym = NULL;
 	struct snapshot *snap = NULL;
 	struct pyrt *py = NULL;
-	struct python_options po = options_python();
+	struct python_options po = o->python;
 	struct hostinfo host;
 	struct progress prog;
 	struct snapshot_config scfg = { 0 };

@@ -28,6 +28,7 @@ struct profiler_cfg {
 	struct output *out;             /* borrowed; NULL = no local files */
 	struct uploader *up;            /* borrowed; NULL = no uploads */
 	bool to_stdout;                 /* print the profile when there is no other sink */
+	struct python_options python;   /* Python runtime settings (options.h) */
 };
 
 /* Run until the profile (one-shot) or *stop (continuous; also cuts a one-shot run short — its

@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 
 #include "py_detect.h"
+#include "sym_elf.h"
 #include "log.h"
 
 int py_read(pid_t pid, uint64_t addr, void *buf, size_t len)
@@ -80,7 +81,8 @@ static void scan_symtab(Elf *elf, Elf_Scn *scn, GElf_Shdr *sh, struct elf_facts 
 /* Symbols and the .PyRuntime section of the ELF file at path. */
 static int elf_facts_read(const char *path, struct elf_facts *f)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -EINVAL;
+	/* a path inside the process's root: never block on a FIFO, read only a regular file */
+	int fd = sym_open_regular(path, 0), rc = -EINVAL;
 	Elf *elf = NULL;
 	Elf_Scn *scn = NULL;
 	size_t shstrndx, nph;
@@ -88,9 +90,10 @@ static int elf_facts_read(const char *path, struct elf_facts *f)
 
 	memset(f, 0, sizeof(*f));
 	if (fd < 0)
-		return -errno;
+		return fd;
 	elf_version(EV_CURRENT);
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	/* read, not mmap: a file truncated while we look at it must not SIGBUS the agent */
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf || elf_kind(elf) != ELF_K_ELF || elf_getshdrstrndx(elf, &shstrndx) ||
 	    elf_getphdrnum(elf, &nph))
 		goto out;

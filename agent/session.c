@@ -63,6 +63,7 @@ static void *s_begin(void *vctx, const struct hb_command *c, char *err, size_t e
 	s->cfg.perf_mode = ctx->opt->perf_mode;
 	s->cfg.include_idle = ctx->opt->include_idle;
 	s->cfg.run_arguments = ctx->opt->run_arguments;
+	s->cfg.python = ctx->opt->python;
 	s->cfg.out = ctx->out;
 	s->cfg.up = ctx->up;
 	atomic_init(&s->finished, 0);

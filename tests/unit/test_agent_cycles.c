@@ -115,8 +115,16 @@ T_TEST(start_stop_cycles_do_not_grow)
 	       fd1, th0, th1, rss0, rss1);
 	T_CHECKF(fd1 == fd0, "open fds grew from %ld to %ld over %d cycles", fd0, fd1, cycles);
 	T_CHECKF(th1 == th0, "threads grew from %ld to %ld", th0, th1);
-	/* allocator noise allowed; a leak of even 2 KiB per cycle would show as 2 MB */
-	T_CHECKF(rss1 - rss0 < 2048, "RSS grew by %ld kB over %d cycles", rss1 - rss0, cycles);
+	/* The plain build is the measure (tests/run runs it too): a leak of even 2 KiB per cycle
+	 * would show as 2 MB. Under ASan each session's threads cost the sanitizer ~2 kB of
+	 * bookkeeping (measured: +2.2 MB per 1,000 cycles, 0 in the plain build), so the bound is
+	 * looser there; LeakSanitizer still checks every allocation at exit. */
+#if defined(__SANITIZE_ADDRESS__)
+	const long bound_kb = 4096;
+#else
+	const long bound_kb = 2048;
+#endif
+	T_CHECKF(rss1 - rss0 < bound_kb, "RSS grew by %ld kB over %d cycles", rss1 - rss0, cycles);
 }
 
 int main(void)
