@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,8 +82,12 @@ static int get_int(json_t *o, const char *key, int64_t *out)
 		*out = json_integer_value(v);
 		return 0;
 	}
-	if (json_is_real(v) && json_real_value(v) == (double)(int64_t)json_real_value(v)) {
-		*out = (int64_t)json_real_value(v);
+	if (json_is_real(v)) {
+		double d = json_real_value(v);
+		/* range first: converting 1e300 to an integer is undefined */
+		if (!isfinite(d) || d < -9.2e18 || d > 9.2e18 || d != (double)(int64_t)d)
+			return -EINVAL;
+		*out = (int64_t)d;
 		return 0;
 	}
 	if (json_is_string(v)) {

@@ -253,7 +253,9 @@ static int time_field(json_t *obj, const char *key, bool required, int64_t *out,
 		*out = json_integer_value(v);
 		return 0;
 	}
-	if (json_is_real(v) && isfinite(json_real_value(v))) {
+	/* epoch seconds as a number: range-checked before the conversion (1e300 would be UB) */
+	if (json_is_real(v) && isfinite(json_real_value(v)) && json_real_value(v) >= 0 &&
+	    json_real_value(v) < 1e11) {
 		*out = (int64_t)json_real_value(v);
 		return 0;
 	}

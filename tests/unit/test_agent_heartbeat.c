@@ -47,6 +47,8 @@ static const struct parse_case cases[] = {
 	  -EINVAL, 0, 0, 0, false, false, 0, 0, "command_id" },
 	{ "negative duration", "{\"command_id\":\"c7\",\"profiling_command\":{\"combined_config\":{\"duration\":-5}}}",
 	  -EINVAL, 0, 0, 0, false, false, 0, 0, "duration" },
+	{ "huge real duration", "{\"command_id\":\"c9\",\"profiling_command\":{\"combined_config\":"
+		  "{\"duration\":1e300}}}", -EINVAL, 0, 0, 0, false, false, 0, 0, "duration" },
 	{ "bad pid", "{\"command_id\":\"c8\",\"profiling_command\":{\"combined_config\":{\"pids\":[1,-2]}}}",
 	  -EINVAL, 0, 0, 0, false, false, 0, 0, "pids" },
 	{ "not json", "<html>502</html>", -EINVAL, 0, 0, 0, false, false, 0, 0, "JSON" },

@@ -573,6 +573,15 @@ T_TEST(upload_gzip_errors)
 	T_CHECK(expect(&t, 400, "gzip"));
 	done(&t);
 
+	/* a time as a huge number: refused, never converted (1e300 to int64 is undefined) */
+	{
+		static const char huge[] = "{\"start_time\":1e300,\"end_time\":2,\"hostname\":\"h\","
+					   "\"profile\":\"0;;a;b 1\\n\"}";
+		call(&t, "POST", "/api/v2/profiles?service=svc&hostname=h", 'k', huge, 0);
+		T_CHECK(expect(&t, 400, "start_time"));
+		done(&t);
+	}
+
 	/* a gzip bomb: 9 MiB of JSON that compresses to a few KiB */
 	cfg.max_upload_mb = 1;
 	bomb = malloc(n);
