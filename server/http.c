@@ -14,6 +14,7 @@
 #include <microhttpd.h>
 
 #include "http.h"
+#include "gz.h"
 #include "routes.h"
 #include "log.h"
 #include "timeutil.h"
@@ -215,13 +216,62 @@ static enum MHD_Result collect_param(void *cls, enum MHD_ValueKind kind, const c
 	return MHD_YES;
 }
 
+int http_accepts_gzip(const char *h)
+{
+	while (h && *h) {
+		size_t n;
+		const char *q;
+		while (*h == ' ' || *h == ',')
+			h++;
+		n = strcspn(h, ",;");
+		int match = (n == 4 && !strncasecmp(h, "gzip", 4)) ||
+			    (n == 6 && !strncasecmp(h, "x-gzip", 6)) || (n == 1 && *h == '*');
+		h += n;
+		q = NULL;
+		while (*h == ';') {   /* parameters: only q matters */
+			h++;
+			while (*h == ' ')
+				h++;
+			if (!strncasecmp(h, "q=", 2))
+				q = h + 2;
+			h += strcspn(h, ",;");
+		}
+		if (match)
+			return !q || strtod(q, NULL) > 0.0;
+	}
+	return 0;
+}
+
+/* Compress a large body when the client takes gzip (flame graphs of big selections are tens
+ * of MB of text). On any failure the body goes out as it is. */
+static void maybe_gzip(struct MHD_Connection *c, struct http_resp *r, int *gzipped)
+{
+	struct buf gz;
+	*gzipped = 0;
+	if (r->fd >= 0 || r->body.len < HTTP_GZIP_MIN ||
+	    !http_accepts_gzip(MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+							   MHD_HTTP_HEADER_ACCEPT_ENCODING)))
+		return;
+	buf_init(&gz, r->body.len);   /* no larger than the original, or not worth it */
+	if (gz_compress(r->body.data, r->body.len, &gz) == 0) {
+		buf_release(&r->body);
+		r->body = gz;
+		*gzipped = 1;
+	} else {
+		buf_release(&gz);
+	}
+}
+
 static enum MHD_Result send_resp(struct MHD_Connection *c, struct conn *st, struct http_resp *r)
 {
+	int gzipped;
 	struct MHD_Response *mr;
 	enum MHD_Result ret;
 
 	if (!r->status)
 		http_resp_error(r, 500, "no answer");
+	maybe_gzip(c, r, &gzipped);
+	int from_buffer = r->fd < 0;
 	if (r->fd >= 0) {
 		mr = MHD_create_response_from_fd64(r->fd_size, r->fd);
 		if (mr)
@@ -244,6 +294,10 @@ static enum MHD_Result send_resp(struct MHD_Connection *c, struct conn *st, stru
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW, r->allow);
 	if (r->cache_control)
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, r->cache_control);
+	if (gzipped)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+	if (from_buffer)   /* the answer depends on Accept-Encoding */
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
 	ret = MHD_queue_response(c, (unsigned)r->status, mr);
 	MHD_destroy_response(mr);
 	if (r->status >= 500)

@@ -56,6 +56,11 @@ struct http_resp {
 	const char *cache_control;     /* static string or NULL */
 };
 
+/* 1 when an Accept-Encoding header value accepts gzip ("gzip", "x-gzip" or "*", without q=0). */
+int http_accepts_gzip(const char *accept_encoding);
+
+#define HTTP_GZIP_MIN (16u * 1024u)   /* smaller bodies are sent as they are */
+
 void http_resp_init(struct http_resp *r);
 void http_resp_release(struct http_resp *r);
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Server end to end: gzip profile uploads -> flame graph JSON / collapsed / top functions /
 metrics / services, with exact totals, host, container and time-range filters."""
+import gzip
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serverlib import (Suite, need_server_binary, parse_collapsed, make_profile,  # noqa: E402
+from serverlib import (Suite, quote, need_server_binary, parse_collapsed, make_profile,  # noqa: E402
                        server_stacks, merge, tree_from_stacks, tree_from_json,
                        top_functions_expected, iso)
 
@@ -185,3 +186,19 @@ with Suite("server_profiles") as t:
         r = srv.flamegraph("svc-sum", BASE, END, hostname="s1", container="c1")
         # hosts s1 get i = 1,4,...,28; container c1 gets odd i: i in {1,7,13,19,25} -> 5 x 2
         t.eq(r.json()["value"], 10, "s1/c1 total")
+
+    with t.case("large_answers_gzipped_when_accepted"):
+        stacks = {"0;;big;main;module_%03d;function_with_a_long_name_%04d" % (i % 50, i): i + 1
+                  for i in range(2000)}
+        t.eq(srv.upload("svc-gz", "g1", make_profile(stacks), T2).status, 200, "upload")
+        path = "/api/v1/flamegraph?service=svc-gz&start_datetime=%s&end_datetime=%s" \
+               "&format=collapsed_file" % (quote(iso(BASE)), quote(iso(END)))
+        plain = srv.request("GET", path, token="admin")
+        gz = srv.request("GET", path, token="admin", headers={"Accept-Encoding": "gzip, br"})
+        t.eq(plain.headers.get("content-encoding"), None, "no gzip unless asked")
+        t.eq(gz.headers.get("content-encoding"), "gzip", "gzip when accepted")
+        t.eq(gz.headers.get("vary"), "Accept-Encoding", "Vary header")
+        t.true(len(gz.body) * 4 < len(plain.body), "compressed %d of %d bytes" % (len(gz.body), len(plain.body)))
+        t.eq(gzip.decompress(gz.body), plain.body, "same bytes once decompressed")
+        small = srv.request("GET", "/api/v1/services", token="admin", headers={"Accept-Encoding": "gzip"})
+        t.eq(small.headers.get("content-encoding"), None, "small answers are sent as they are")

@@ -231,6 +231,19 @@ T_TEST(auth)
 	}
 }
 
+T_TEST(accept_encoding_gzip)
+{
+	static const struct { const char *h; int want; } cases[] = {
+		{ NULL, 0 }, { "", 0 }, { "gzip", 1 }, { "GZIP", 1 }, { "deflate, br", 0 },
+		{ "gzip, deflate, br, zstd", 1 }, { "br;q=1.0, gzip;q=0.8", 1 }, { "gzip;q=0", 0 },
+		{ "gzip; q=0.000", 0 }, { "*", 1 }, { "x-gzip", 1 }, { "gzipx", 0 },
+		{ "identity, *;q=0", 0 }, { "deflate;q=0.5,gzip", 1 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		T_CHECKF(http_accepts_gzip(cases[i].h) == cases[i].want, "'%s'",
+			 cases[i].h ? cases[i].h : "(null)");
+}
+
 T_TEST(param_parsing)
 {
 	static const struct {
@@ -847,6 +860,7 @@ int main(void)
 
 	T_RUN(route_table);
 	T_RUN(errors_are_json_with_allow);
+	T_RUN(accept_encoding_gzip);
 	T_RUN(param_parsing);
 	T_RUN(json_escaping);
 	T_RUN(static_files);
