@@ -42,6 +42,8 @@ int h_commands(struct srv *s, const struct http_req *req, struct http_resp *resp
 int h_flamegraph(struct srv *s, const struct http_req *req, struct http_resp *resp);
 int h_top_functions(struct srv *s, const struct http_req *req, struct http_resp *resp);
 int h_metrics(struct srv *s, const struct http_req *req, struct http_resp *resp);
+/* GET /api/v1/containers: containers with samples for service/range/hostname. */
+int h_containers(struct srv *s, const struct http_req *req, struct http_resp *resp);
 
 /* static.c */
 int h_static(struct srv *s, const struct http_req *req, struct http_resp *resp);

@@ -252,3 +252,17 @@ int h_metrics(struct srv *s, const struct http_req *req, struct http_resp *resp)
 	http_resp_json(resp, 200, j);
 	return 0;
 }
+
+int h_containers(struct srv *s, const struct http_req *req, struct http_resp *resp)
+{
+	struct store_query q;
+	json_t *j;
+
+	if (query_filters(s, req, &q, resp))
+		return 0;
+	j = store_list_containers(s->store, &q);
+	if (!j)
+		return http_resp_error(resp, 500, "containers query failed");
+	http_resp_json(resp, 200, j);
+	return 0;
+}

@@ -27,6 +27,7 @@ const struct route routes_table[] = {
 	{ GET,  "/api/v1/flamegraph",             false, ROUTE_AUTH_ADMIN, ROUTE_BODY_NONE,   h_flamegraph },
 	{ GET,  "/api/v1/top_functions",          false, ROUTE_AUTH_ADMIN, ROUTE_BODY_NONE,   h_top_functions },
 	{ GET,  "/api/v1/metrics",                false, ROUTE_AUTH_ADMIN, ROUTE_BODY_NONE,   h_metrics },
+	{ GET,  "/api/v1/containers",             false, ROUTE_AUTH_ADMIN, ROUTE_BODY_NONE,   h_containers },
 	/* the dashboard: everything else that is not under /api/ */
 	{ GET,  "/",                              true,  ROUTE_AUTH_NONE,  ROUTE_BODY_NONE,   h_static },
 };

@@ -169,6 +169,13 @@ struct store_query {
 int store_query_stacks(struct store *s, const struct store_query *q, size_t max_stacks,
 		       col_stack_fn fn, void *ctx);
 
+#define STORE_MAX_CONTAINERS 100000u
+
+/* Containers that have samples for the query (service, range, optional hostname; the container
+ * filter is ignored): {containers: [{name, samples}]}, in no particular order; the name "" is
+ * "no container". NULL with errno set on failure (EIO also past STORE_MAX_CONTAINERS). */
+json_t *store_list_containers(struct store *s, const struct store_query *q);
+
 /* Metrics over time: {metrics: [{hostname, time (ISO), cpu_avg, mem_avg}]} in time order, one per
  * upload whose start_time lies in the same minute-rounded range as store_query_stacks. Unknown
  * values are null. The container filter does not apply (metrics are per host). */

@@ -340,6 +340,93 @@ out_put:
 	return rc;
 }
 
+/* [host tables][hour] */
+static const char *const sql_containers[2][2] = {
+	{ "SELECT container_id, sum(count) FROM samples_svc_m"
+	  " WHERE service_id = ?1 AND bucket >= ?3 AND bucket < ?4 AND ?2 IS ?2 GROUP BY container_id",
+	  "SELECT container_id, sum(count) FROM samples_svc_h"
+	  " WHERE service_id = ?1 AND bucket >= ?3 AND bucket < ?4 AND ?2 IS ?2 GROUP BY container_id" },
+	{ "SELECT container_id, sum(count) FROM samples_host_m"
+	  " WHERE service_id = ?1 AND host_id = ?2 AND bucket >= ?3 AND bucket < ?4"
+	  " GROUP BY container_id",
+	  "SELECT container_id, sum(count) FROM samples_host_h"
+	  " WHERE service_id = ?1 AND host_id = ?2 AND bucket >= ?3 AND bucket < ?4"
+	  " GROUP BY container_id" },
+};
+static const char SQL_CONTAINER_NAME[] = "SELECT name FROM containers WHERE id = ?1";
+
+json_t *store_list_containers(struct store *s, const struct store_query *q)
+{
+	struct segment seg[3];
+	struct qmap m = { 0 };
+	struct ids ids = { 0 };
+	json_t *list = NULL, *res = NULL;
+	struct store_conn *c;
+	size_t nseg;
+	int rc;
+
+	if (!s || !q || !q->service) {
+		errno = EINVAL;
+		return NULL;
+	}
+	nseg = plan(q->start, q->end, seg);
+	c = store_rget(s);
+	list = json_array();
+	if (!list || store_exec(c, "BEGIN"))
+		goto out_put;
+	rc = resolve(c, &(struct store_query){ .service = q->service, .hostname = q->hostname }, &ids);
+	if (rc < 0)
+		goto out;
+	for (size_t i = 0; rc == 0 && i < nseg; i++) {
+		sqlite3_stmt *st = store_stmt(c, sql_containers[q->hostname != NULL][seg[i].hour]);
+		int step;
+		if (!st)
+			goto out;
+		sqlite3_bind_int64(st, 1, ids.service);
+		sqlite3_bind_int64(st, 2, ids.host);
+		sqlite3_bind_int64(st, 3, seg[i].lo);
+		sqlite3_bind_int64(st, 4, seg[i].hi);
+		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+			struct qent *e = qmap_get(&m, sqlite3_column_int64(st, 0), true, NULL);
+			if (!e || m.n > STORE_MAX_CONTAINERS) {
+				sqlite3_reset(st);
+				goto out;
+			}
+			e->count += (uint64_t)sqlite3_column_int64(st, 1);
+		}
+		sqlite3_reset(st);
+		if (step != SQLITE_DONE) {
+			store_dberr(c->db, "container scan");
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < m.cap; i++) {
+		struct qent *e = &m.e[i];
+		sqlite3_stmt *st;
+		if (!e->key)
+			continue;
+		st = store_stmt(c, SQL_CONTAINER_NAME);
+		if (!st)
+			goto out;
+		sqlite3_bind_int64(st, 1, e->key);
+		if (sqlite3_step(st) == SQLITE_ROW)
+			json_array_append_new(list, json_pack("{s:s, s:I}", "name",
+						       (const char *)sqlite3_column_text(st, 0),
+						       "samples", (json_int_t)e->count));
+		sqlite3_reset(st);
+	}
+	res = json_pack("{s:O}", "containers", list);
+out:
+	store_exec(c, "COMMIT");
+out_put:
+	store_rput(s, c);
+	json_decref(list);
+	qmap_free(&m);
+	if (!res)
+		errno = EIO;
+	return res;
+}
+
 /* [hostname filter] */
 static const char *const sql_metrics[2] = {
 	"SELECT h.name, p.start_time, p.cpu_avg, p.mem_avg FROM profiles p"

@@ -51,6 +51,9 @@ if (srv) {
 		await srv.upload('web', 'web-1', makeProfile(B1, 'web-1'), minute(NOW - 1800), { cpu: 30, mem: 55 });
 		await srv.upload('web', 'web-2', makeProfile(B2, 'web-2'), minute(NOW - 1200), { cpu: 70, mem: 35 });
 		await srv.upload('web', 'web-1', makeProfile(A1, 'web-1'), minute(NOW - 5400), { cpu: 20, mem: 50 });
+		// service db: two containers, for the container filter's suggestions
+		await srv.upload('db', 'db-1', makeProfile({ '0;pg-main;postgres;main;exec_query': 60,
+			'0;pg-replica;postgres;main;wal_apply': 40 }, 'db-1'), minute(NOW - 600), { cpu: 10, mem: 20 });
 	} catch (e) {
 		console.log(`FAIL dashboard_seed: ${e.message}`);
 		s.failed++;
@@ -296,6 +299,22 @@ if (srv) {
 		check(legends.length === 2 && legends.every((l) => l.trim() === 'web-2'), `metrics charts for web-2: ${JSON.stringify(legends)}`);
 		await loadProfile({ host: '', range: '15m' });
 		eq(await page.locator('#view-profiles p.summary').getAttribute('data-samples'), '0', 'nothing in the last 15 minutes');
+	});
+
+	await s.test('container_suggestions_and_filter', async () => {
+		await loadProfile({ service: 'db', host: '' });
+		eq(await page.locator('#view-profiles p.summary').getAttribute('data-samples'), '100', 'db samples');
+		await page.focus('#view-profiles input[name=container]');
+		await until(async () => (await page.locator('#profiles-containers option').count()) === 2, 'container suggestions');
+		eq(await page.locator('#profiles-containers option').evaluateAll((os) => os.map((o) => o.value)),
+			['pg-main', 'pg-replica'], 'suggested containers');
+		await page.fill('#view-profiles input[name=container]', 'pg-replica');
+		await page.evaluate(() => { document.querySelector('#view-profiles p.summary').dataset.samples = ''; });
+		await page.click('#view-profiles button[type=submit]');
+		await until(async () => (await page.locator('#view-profiles p.summary').getAttribute('data-samples')) !== '', 'filtered profile');
+		eq(await page.locator('#view-profiles p.summary').getAttribute('data-samples'), '40', 'pg-replica samples');
+		check(!(await page.locator('#view-profiles .fg-tip').isVisible()), 'no tooltip left over from the previous graph');
+		await page.fill('#view-profiles input[name=container]', '');
 	});
 
 	await s.test('export_collapsed_and_html', async () => {

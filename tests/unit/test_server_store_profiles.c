@@ -500,6 +500,60 @@ T_TEST(duplicates_merged_and_profile_bounds)
 	close_store(s);
 }
 
+T_TEST(containers_listed_with_samples)
+{
+	struct store *s = open_store();
+	struct col_error err;
+	T_CHECK(ingest(s, "ctr", "h1", H0 + 60, "0;web;app;f 5\n0;;app;g 2\n0;db;pg;q 1\n", 0, NULL,
+		       &err) == 0);
+	T_CHECK(ingest(s, "ctr", "h2", H0 + 3 * 3600, "0;web;app;f 7\n", 0, NULL, &err) == 0);
+	T_CHECK(ingest(s, "other", "h3", H0 + 60, "0;elsewhere;x;y 1\n", 0, NULL, &err) == 0);
+
+	struct { const char *host; int64_t lo, hi; const char *want; } cases[] = {
+		/* whole range: hour tables plus both edges */
+		{ NULL, H0 - 1800, H0 + 5 * 3600 + 600, "=2 db=1 web=12" },
+		{ "h1", H0 - 1800, H0 + 5 * 3600, "=2 db=1 web=5" },
+		{ "h2", H0, H0 + 5 * 3600, "web=7" },
+		{ NULL, H0 + 3600, H0 + 2 * 3600, "" },          /* nothing in that hour */
+		{ NULL, H0 + 60, H0 + 120, "=2 db=1 web=5" },  /* one minute bucket */
+		{ "nobody", H0, H0 + 3600, "" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct store_query q = { .service = "ctr", .start = cases[i].lo, .end = cases[i].hi,
+					 .hostname = cases[i].host };
+		json_t *j = store_list_containers(s, &q), *e;
+		char got[256] = "", item[64];
+		const char *names[8];
+		json_int_t counts[8];
+		size_t n = 0, k;
+		T_CHECK(j != NULL);
+		if (!j)
+			continue;
+		json_array_foreach(json_object_get(j, "containers"), k, e) {
+			if (n < 8) {
+				names[n] = json_string_value(json_object_get(e, "name"));
+				counts[n++] = json_integer_value(json_object_get(e, "samples"));
+			}
+		}
+		/* sorted by name for a stable comparison */
+		for (size_t a = 0; a < n; a++)
+			for (size_t b = a + 1; b < n; b++)
+				if (strcmp(names[b], names[a]) < 0) {
+					const char *tn = names[a]; names[a] = names[b]; names[b] = tn;
+					json_int_t tc = counts[a]; counts[a] = counts[b]; counts[b] = tc;
+				}
+		for (size_t a = 0; a < n; a++) {
+			snprintf(item, sizeof(item), "%s%s=%lld", a ? " " : "", names[a],
+				 (long long)counts[a]);
+			strncat(got, item, sizeof(got) - strlen(got) - 1);
+		}
+		T_CHECKF(!strcmp(got, cases[i].want), "case %zu: got '%s' want '%s'", i, got,
+			 cases[i].want);
+		json_decref(j);
+	}
+	close_store(s);
+}
+
 int main(void)
 {
 	log_init("test_server_store_profiles", LOG_ERROR);
@@ -510,5 +564,6 @@ int main(void)
 	T_RUN(concurrency_exact_counts);
 	T_RUN(wal_stays_bounded_under_sustained_ingest);
 	T_RUN(duplicates_merged_and_profile_bounds);
+	T_RUN(containers_listed_with_samples);
 	return t_done();
 }

@@ -403,6 +403,9 @@ export class FlameGraph {
 		this.zoomNode = 0;
 		this.selected = -1;
 		this.matched = null;
+		// a tooltip shown for the previous tree describes frames that are gone
+		this.hover = -1;
+		this.tip.hidden = true;
 		this.colors = new Array(tree.names.length);
 		this.render();
 		this.opts.onZoom?.(pathOf(tree, 0));

@@ -28,7 +28,10 @@ export class ProfilesView {
 			on: { change: () => this.serviceChanged() } });
 		this.range = rangePicker('profiles', '1h');
 		this.host = h('select', { name: 'hostname', 'aria-label': 'Host' }, h('option', { value: '', text: 'All hosts' }));
-		this.container = h('input', { type: 'text', name: 'container', placeholder: 'Container (all)', 'aria-label': 'Container', size: 14 });
+		// free text, with the containers that have samples in the selection as suggestions
+		this.containerList = h('datalist', { id: 'profiles-containers' });
+		this.container = h('input', { type: 'text', name: 'container', placeholder: 'Container (all)', 'aria-label': 'Container', size: 14,
+			list: 'profiles-containers', on: { focus: () => this.refreshContainers() } });
 		this.loadBtn = h('button', { type: 'submit', text: 'Show profile' });
 		this.msg = statusLine();
 		this.summary = h('p.summary', { role: 'status' });
@@ -46,7 +49,7 @@ export class ProfilesView {
 				h('div.card', {}, h('h2', { text: 'CPU and memory' }), this.charts)));
 		root.append(
 			h('form.toolbar.card', { on: { submit: (e) => { e.preventDefault(); this.load(); } } },
-				h('h1', { text: 'Profiles' }), this.service, this.range.el, this.host, this.container, this.loadBtn),
+				h('h1', { text: 'Profiles' }), this.service, this.range.el, this.host, this.container, this.containerList, this.loadBtn),
 			this.msg, this.result);
 		this.renderTopHead();
 	}
@@ -64,6 +67,21 @@ export class ProfilesView {
 		if (!this.service.value) return;
 		try { fillSelect(this.host, await loadHosts(this.service.value), { all: 'All hosts' }); } catch (e) {
 			setMsg(this.msg, `Cannot list hosts: ${e.message}`, 'error');
+		}
+	}
+
+	/** Suggestions for the container filter: the containers with samples in the current selection. */
+	async refreshContainers() {
+		let sel;
+		try { sel = this.selection(); } catch { return; }
+		if (!sel.service) return;
+		try {
+			const r = await api('/api/v1/containers', { query: { service: sel.service, start_datetime: isoUtc(sel.start),
+				end_datetime: isoUtc(sel.end), hostname: sel.hostname } });
+			const names = (r.containers || []).map((c) => c.name).filter(Boolean).sort();
+			this.containerList.replaceChildren(...names.map((n) => h('option', { value: n })));
+		} catch (e) {
+			// only suggestions: the filter still takes any name typed
 		}
 	}
 
