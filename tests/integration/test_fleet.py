@@ -280,6 +280,21 @@ def run(t, srv):
         t.true(other not in agent.log(), "this agent acted on another host's command")
         t.eq(command(srv, other), None, "another host's command listed for this host")
 
+    with t.case("sighup_reopens_log"):
+        # what logrotate does: move the file away, then SIGHUP; the agent starts a new one
+        logf = os.path.join(t.tmp, "rotated.log")
+        rot = Agent(t, srv, "svc-log")
+        rot.args += ["--log-file", logf]
+        rot.start()
+        wait_for(lambda: os.path.exists(logf) and "heartbeat mode" in open(logf).read(), 20,
+                 "the agent's log file")
+        os.rename(logf, logf + ".1")
+        rot.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: os.path.exists(logf) and "log file reopened" in open(logf).read(), 10,
+                 "a new log file after SIGHUP")
+        t.true("log file reopened" not in open(logf + ".1").read(), "wrote into the moved file")
+        t.eq(rot.stop(), 0, "exit status after SIGTERM")
+
     agent.stop()
     with t.case("agent_exit_and_sanitizers"):
         t.eq(agent.proc.returncode, 0, "agent exit status after SIGTERM")
