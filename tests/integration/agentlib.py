@@ -123,6 +123,19 @@ class Suite:
         sys.exit(1 if self.failed else 0)
 
 
+def spawn_workload(path, seconds, threads=1):
+    """Start a tests/workloads program in its own session; returns (Popen, pid) once it printed
+    "ready <pid>". The caller kills it (os.killpg) when done."""
+    p = subprocess.Popen([path, str(seconds), str(threads)], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, start_new_session=True)
+    line = p.stdout.readline().decode()
+    if not line.startswith("ready "):
+        p.kill()
+        p.wait()
+        raise TestFailure("workload %s did not start: %r" % (path, line))
+    return p, int(line.split()[1])
+
+
 def finish(p, timeout, what="agent"):
     """Wait for p; returns (rc, stdout, stderr). Kills and fails on timeout."""
     try:

@@ -430,6 +430,17 @@ class Server:
         return self.json("GET", "%s?%s" % (endpoint, q))
 
 
+def free_port():
+    """A TCP port free on 127.0.0.1 right now (for a server that must keep its port across a
+    restart, which --port 0 would not)."""
+    import socket
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
 def quote(s):
     from urllib.parse import quote as q
     return q(s, safe="")

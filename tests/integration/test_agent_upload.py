@@ -20,7 +20,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serverlib import ADMIN_TOKEN, AGENT_TOKEN, BUILD, Skip, Suite, TestFailure  # noqa: E402
+from agentlib import spawn_workload  # noqa: E402
+from serverlib import ADMIN_TOKEN, AGENT_TOKEN, BUILD, Skip, Suite, TestFailure, free_port  # noqa: E402
 
 AGENT = os.path.join(BUILD, "fleetprof-agent")
 SPLIT = os.path.join(BUILD, "tests", "workloads", "split")
@@ -28,22 +29,12 @@ HOST = socket.gethostname()
 procs = []
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def workload(seconds):
-    p = subprocess.Popen([SPLIT, str(seconds), "1"], stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, start_new_session=True)
+    p, pid = spawn_workload(SPLIT, seconds)
     procs.append(p)
-    line = p.stdout.readline().decode()
-    if not line.startswith("ready "):
-        raise TestFailure("workload did not start: %r" % line)
-    return int(line.split()[1])
+    return pid
 
 
 def agent(url, state, service, pid, extra=(), token=AGENT_TOKEN, timeout=60):

@@ -19,7 +19,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serverlib import (AGENT_TOKEN, BUILD, ROOT, Skip, Suite, TestFailure, iso,  # noqa: E402
+from agentlib import spawn_workload  # noqa: E402
+from serverlib import (AGENT_TOKEN, free_port, BUILD, ROOT, Skip, Suite, TestFailure, iso,  # noqa: E402
                        parse_collapsed)
 
 AGENT = os.path.join(BUILD, "fleetprof-agent")
@@ -34,12 +35,6 @@ SAN = re.compile(r"ERROR: (Address|Leak)Sanitizer|runtime error:")
 procs = []
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def wait_for(cond, timeout, what):
@@ -122,13 +117,9 @@ class Agent:
 
 
 def workload(seconds):
-    p = subprocess.Popen([SPLIT, str(seconds), "1"], stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, start_new_session=True)
+    p, pid = spawn_workload(SPLIT, seconds)
     procs.append(p)
-    line = p.stdout.readline().decode()
-    if not line.startswith("ready "):
-        raise TestFailure("workload did not start: %r" % line)
-    return int(line.split()[1])
+    return pid
 
 
 def command(srv, cid):
