@@ -11,13 +11,16 @@
 #include "py_runtime.h"
 #include "py_detect.h"
 #include "py_reader.h"
+#include "py_bpf.h"
 #include "collapsed.h"
 #include "log.h"
 
 #define SCAN_MS         1000
+#define FLUSH_MS        250      /* BPF counts are named at least this often (exiting processes) */
 #define MAX_FAILS       50       /* consecutive failed reads before a process is dropped */
 #define NOPY_SLOTS      8192     /* processes known not to be (readable) Python */
-#define KEY_MAX         (PY_STACK_MAX + 64)
+#define KEY_MAX         (PY_STACK_MAX + 4096)
+#define PROC_THREADS    256
 
 struct proc {
 	pid_t pid;                   /* 0 = free slot */
@@ -27,6 +30,14 @@ struct proc {
 	unsigned fails;
 	bool active;                 /* sampled (top-N) */
 	uint64_t cpu_prev, cpu_delta;
+	/* BPF mode */
+	struct py_target t;
+	struct pybpf_names *names;   /* code object names of BPF samples */
+	bool in_bpf;                 /* described to the BPF program */
+	bool bpf_refused;            /* BPF cannot serve it: the reader does (auto) */
+	bool gone;                   /* exited: detached after the next BPF drain */
+	uint32_t tids[PROC_THREADS]; /* threads in the BPF thread table */
+	size_t ntids;
 };
 
 struct nopy {
@@ -50,6 +61,18 @@ struct pyrt {
 	struct py_reader_opts ropt;
 	char key[KEY_MAX];
 	struct proc *cur;            /* process being sampled (callback context) */
+	/* BPF mode (pyperf; auto when it loads) */
+	struct pybpf *bpf;
+	pthread_mutex_t wmu;         /* procs, names and the BPF drain: thread vs pyrt_drain */
+	unsigned bpf_max_procs;      /* processes BPF serves at most */
+	bool bpf_off;                /* more processes than --python-skip-pyperf-profiler-above */
+	bool bpf_failed;             /* BPF not wanted (pyspy) or it could not load */
+	uint32_t newtids[PROC_THREADS];
+	size_t nnew;
+	struct pybpf_counts bcounts;
+	uint64_t bpf_unnamed;        /* samples without Python frames (thread unknown yet...) */
+	char kframe[PY_STACK_MAX];
+	char fname[1024];
 };
 
 static const char *const mode_names[] = { "auto", "pyperf", "pyspy", "disabled" };
@@ -139,11 +162,26 @@ static struct proc *proc_find(struct pyrt *p, pid_t pid)
 	return NULL;
 }
 
-static void proc_detach(struct proc *pr)
+static void bpf_forget(struct pyrt *p, struct proc *pr)
 {
+	if (!pr->in_bpf)
+		return;
+	pybpf_proc_del(p->bpf, (uint32_t)pr->pid);
+	for (size_t i = 0; i < pr->ntids; i++)
+		pybpf_thread_del(p->bpf, pr->tids[i]);
+	pr->ntids = 0;
+	pr->in_bpf = false;
+}
+
+static void proc_detach_p(struct pyrt *p, struct proc *pr)
+{
+	if (p->bpf)
+		bpf_forget(p, pr);
 	py_reader_free(pr->r);
+	pybpf_names_free(pr->names);
 	memset(pr, 0, sizeof(*pr));
 }
+#define proc_detach(pr) proc_detach_p(p, pr)
 
 static int cmp_u32(const void *a, const void *b)
 {
@@ -174,11 +212,16 @@ static void choose_active(struct pyrt *p)
 				 (int)v[i]->pid, v[i]->comm, v[i]->active ? "profiled" : "not profiled",
 				 p->cfg.max_processes);
 	}
+}
+
+/* Publish the processes whose native samples are dropped (under mu). */
+static void publish(struct pyrt *p)
+{
 	pthread_mutex_lock(&p->mu);   /* nothing but memory under the lock */
 	p->ntracked = 0;
-	for (size_t i = 0; i < n; i++)
-		if (v[i]->active)
-			p->tracked[p->ntracked++] = (uint32_t)v[i]->pid;
+	for (size_t i = 0; i < PYRT_MAX_PROCS; i++)
+		if (p->procs[i].pid && p->procs[i].active)
+			p->tracked[p->ntracked++] = (uint32_t)p->procs[i].pid;
 	qsort(p->tracked, p->ntracked, sizeof(p->tracked[0]), cmp_u32);
 	pthread_mutex_unlock(&p->mu);
 }
@@ -228,6 +271,7 @@ static void consider(struct pyrt *p, pid_t pid, double now)
 		nopy_add(p, pid, start);
 		return;
 	}
+	slot->t = t;
 	slot->pid = pid;
 	slot->start = start;
 	slot->cpu_prev = cpu;
@@ -236,6 +280,9 @@ static void consider(struct pyrt *p, pid_t pid, double now)
 	log_debug("python: attached to process %d (%s), CPython 3.%u%s", (int)pid, comm, t.minor,
 		  t.embedded ? " (embedded)" : "");
 }
+
+static void bpf_sync(struct pyrt *p);
+static void publish(struct pyrt *p);
 
 static void scan(struct pyrt *p)
 {
@@ -257,6 +304,231 @@ static void scan(struct pyrt *p)
 			closedir(d);
 	}
 	choose_active(p);
+	bpf_sync(p);
+	publish(p);
+}
+
+
+/* ---- BPF mode ---------------------------------------------------------------------------- */
+
+static int note_tid(void *ctx, uint32_t tid, uint64_t tstate)
+{
+	struct pyrt *p = ctx;
+	int rc;
+	if (p->nnew >= PROC_THREADS)
+		return 0;
+	rc = pybpf_thread_set(p->bpf, tid, tstate);
+	if (rc)
+		return rc;
+	p->newtids[p->nnew++] = tid;
+	return 0;
+}
+
+/* Refresh a BPF process's threads in the thread table. 0, -ESRCH (gone) or -errno. */
+static int refresh_threads(struct pyrt *p, struct proc *pr)
+{
+	int rc;
+	p->nnew = 0;
+	rc = pybpf_threads(&pr->t, note_tid, p);
+	if (rc < 0) {
+		char path[128];
+		snprintf(path, sizeof(path), "%s/%d", p->cfg.proc_root, (int)pr->pid);
+		if (rc == -ESRCH || access(path, F_OK) != 0)
+			rc = -ESRCH;
+	}
+	for (size_t i = 0; i < pr->ntids; i++) {
+		bool still = false;
+		for (size_t j = 0; j < p->nnew && !still; j++)
+			still = p->newtids[j] == pr->tids[i];
+		if (!still)
+			pybpf_thread_del(p->bpf, pr->tids[i]);
+	}
+	memcpy(pr->tids, p->newtids, p->nnew * sizeof(pr->tids[0]));
+	pr->ntids = p->nnew;
+	return rc < 0 ? rc : 0;
+}
+
+/* Why BPF cannot serve pr, or NULL when it is described to the BPF program now. */
+static const char *bpf_take(struct pyrt *p, struct proc *pr)
+{
+	size_t n = 0;
+	int rc;
+	for (size_t i = 0; i < PYRT_MAX_PROCS; i++)
+		n += p->procs[i].in_bpf;
+	if (n >= p->bpf_max_procs)
+		return "its process table is full";
+	if (!pr->names)
+		pr->names = pybpf_names_new(&pr->t, p->cfg.line_numbers);
+	if (!pr->names)
+		return "out of memory";
+	rc = pybpf_proc_add(p->bpf, (uint32_t)pr->pid, &pr->t.off);
+	if (rc)
+		return rc == -ENOSPC ? "its process table is full" : "its process table refused it";
+	pr->in_bpf = true;
+	rc = refresh_threads(p, pr);
+	if (rc && rc != -ESRCH) {
+		bpf_forget(p, pr);
+		return "its thread table is full or the threads cannot be read";
+	}
+	return NULL;
+}
+
+/* Which processes BPF serves, after the scan: the active ones, unless BPF cannot (auto: the
+ * reader takes them; pyperf: left to native sampling). */
+static void bpf_sync(struct pyrt *p)
+{
+	size_t nattached = 0;
+	bool off;
+	for (size_t i = 0; i < PYRT_MAX_PROCS; i++)
+		nattached += p->procs[i].pid && !p->procs[i].gone;
+	if (!p->bpf && !p->bpf_failed && nattached) {
+		p->bpf = pybpf_new(p->cfg.frequency, p->cfg.line_numbers);
+		if (!p->bpf) {
+			p->bpf_failed = true;
+			if (p->cfg.mode == PY_MODE_PYPERF)
+				log_warn("python: in-BPF frame walking cannot load (%s); Python processes "
+					 "get native stacks only (--python-mode pyperf)", strerror(errno));
+			else
+				log_info("python: in-BPF frame walking cannot load (%s); reading Python "
+					 "stacks from user space", strerror(errno));
+		}
+	}
+	if (!p->bpf) {
+		if (p->cfg.mode != PY_MODE_PYPERF)
+			return;
+		for (size_t i = 0; i < PYRT_MAX_PROCS; i++)   /* pyperf without BPF: native */
+			if (p->procs[i].pid && !p->procs[i].gone) {
+				nopy_add(p, p->procs[i].pid, p->procs[i].start);
+				proc_detach(&p->procs[i]);
+			}
+		return;
+	}
+	off = p->cfg.skip_pyperf_above && nattached > p->cfg.skip_pyperf_above;
+	if (off != p->bpf_off)
+		log_info("python: %zu Python processes, %s --python-skip-pyperf-profiler-above %u: "
+			 "%s", nattached, off ? "more than" : "no more than", p->cfg.skip_pyperf_above,
+			 off ? "reading them from user space" : "back to in-BPF frame walking");
+	p->bpf_off = off;
+	for (size_t i = 0; i < PYRT_MAX_PROCS; i++) {
+		struct proc *pr = &p->procs[i];
+		const char *why;
+		bool want = pr->pid && pr->active && !pr->gone && !off && !pr->bpf_refused;
+		if (!pr->pid || pr->gone)
+			continue;
+		if (!want) {
+			bpf_forget(p, pr);
+			continue;
+		}
+		if (pr->in_bpf) {
+			if (refresh_threads(p, pr) == -ESRCH) {
+				log_debug("python: process %d (%s) exited", (int)pr->pid, pr->comm);
+				bpf_forget(p, pr);
+				pr->gone = true;
+			}
+			continue;
+		}
+		why = bpf_take(p, pr);
+		if (!why) {
+			log_info("python: process %d (%s), CPython 3.%u: frames walked in BPF",
+				 (int)pr->pid, pr->comm, pr->t.minor);
+			continue;
+		}
+		pr->bpf_refused = true;
+		if (p->cfg.mode == PY_MODE_PYPERF) {
+			log_info("python: process %d (%s): BPF cannot serve it (%s); left to native "
+				 "sampling (--python-mode pyperf)", (int)pr->pid, pr->comm, why);
+			nopy_add(p, pr->pid, pr->start);
+			proc_detach(pr);
+		} else {
+			log_info("python: process %d (%s): BPF cannot serve it (%s); reading it from "
+				 "user space", (int)pr->pid, pr->comm, why);
+		}
+	}
+}
+
+static int put_s(char *buf, size_t cap, size_t *n, const char *s)
+{
+	size_t l = strlen(s);
+	if (*n + l + 1 >= cap)
+		return -ENOSPC;
+	memcpy(buf + *n, s, l + 1);
+	*n += l;
+	return 0;
+}
+
+/* One BPF stack into the aggregate: "tgid;comm;pyroot;...;pyleaf" + KSEP + kernel addresses
+ * (leaf first, hex, comma separated; "L" when the kernel stack was lost) for the snapshot. */
+static int on_bpf_sample(void *ctx, const struct pybpf_sample *s)
+{
+	struct pyrt *p = ctx;
+	struct proc *pr = proc_find(p, (pid_t)s->tgid);
+	size_t n = 0;
+	int rc = 0;
+	char comm[PYBPF_COMM_LEN + 1];
+
+	if (!pr || !pr->names || s->nframes == 0) {
+		p->bpf_unnamed += s->count;
+		return 0;
+	}
+	memcpy(comm, s->comm, sizeof(comm));
+	col_frame_sanitize(comm);
+	rc = snprintf(p->key, sizeof(p->key), "%u;%s", s->tgid, comm);
+	if (rc < 0 || (size_t)rc >= sizeof(p->key))
+		return 0;
+	n = (size_t)rc;
+	rc = 0;
+	for (uint32_t i = s->nframes; rc == 0 && i-- > 0;) {
+		pybpf_name(pr->names, s->code[i], s->ip[i], p->fname, sizeof(p->fname));
+		rc = put_s(p->key, sizeof(p->key), &n, ";");
+		if (rc == 0)
+			rc = put_s(p->key, sizeof(p->key), &n, p->fname);
+	}
+	if (rc == 0 && (s->nkern || s->kern_lost)) {
+		char a[24];
+		rc = put_s(p->key, sizeof(p->key), &n, "\x01");
+		if (rc == 0 && s->kern_lost)
+			rc = put_s(p->key, sizeof(p->key), &n, "L");
+		for (uint32_t i = 0; rc == 0 && i < s->nkern; i++) {
+			snprintf(a, sizeof(a), "%s%llx", i || s->kern_lost ? "," : "",
+				 (unsigned long long)s->kern[i]);
+			rc = put_s(p->key, sizeof(p->key), &n, a);
+		}
+	}
+	if (rc)
+		return 0; /* too long: dropped like an oversized reader stack */
+	pthread_mutex_lock(&p->mu);
+	if (col_agg_add(p->agg, p->key, n, s->count) == -ENOSPC)
+		p->dropped++;
+	p->samples += s->count;
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
+/* Move what BPF counted into the aggregate. Under wmu. */
+static void bpf_flush(struct pyrt *p)
+{
+	struct pybpf_counts c = { 0 };
+	if (!p->bpf)
+		return;
+	pybpf_drain(p->bpf, on_bpf_sample, p, &c);
+	p->bcounts.samples += c.samples;
+	p->bcounts.no_thread += c.no_thread;
+	p->bcounts.read_errors += c.read_errors;
+	p->bcounts.lost += c.lost;
+}
+
+/* At a snapshot boundary, after the BPF drain: forget the processes that exited. They stayed
+ * published until now, so the native samples they had before exiting were dropped too. */
+static void reap_gone(struct pyrt *p)
+{
+	bool any = false;
+	for (size_t i = 0; i < PYRT_MAX_PROCS; i++)
+		if (p->procs[i].pid && p->procs[i].gone) {
+			proc_detach(&p->procs[i]);
+			any = true;
+		}
+	if (any)
+		publish(p);
 }
 
 static int on_stack(void *ctx, pid_t tid, const char *frames, size_t len)
@@ -281,13 +553,13 @@ static void sample_all(struct pyrt *p)
 	for (size_t i = 0; i < PYRT_MAX_PROCS; i++) {
 		struct proc *pr = &p->procs[i];
 		int rc;
-		if (!pr->pid || !pr->active)
+		if (!pr->pid || !pr->active || pr->in_bpf || pr->gone)
 			continue;
 		p->cur = pr;
 		rc = py_reader_sample(pr->r, on_stack, p);
 		if (rc == -ESRCH) {
 			log_debug("python: process %d (%s) exited", (int)pr->pid, pr->comm);
-			proc_detach(pr);
+			pr->gone = true;
 		} else if (rc) {
 			if (++pr->fails >= MAX_FAILS) {
 				log_info("python: process %d (%s): reading its interpreter keeps failing, "
@@ -306,21 +578,28 @@ static void *run(void *arg)
 	struct pyrt *p = arg;
 	struct timespec next;
 	int64_t period_ns = 1000000000LL / (p->cfg.frequency ? p->cfg.frequency : 11);
-	int64_t since_scan = INT64_MAX / 2;
+	int64_t since_scan = INT64_MAX / 2, since_flush = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	while (!p->stop) {
+		pthread_mutex_lock(&p->wmu);
+		if (since_flush >= (int64_t)FLUSH_MS * 1000000LL) {
+			bpf_flush(p);
+			since_flush = 0;
+		}
 		if (since_scan >= (int64_t)SCAN_MS * 1000000LL) {
 			scan(p);
 			since_scan = 0;
 		}
 		sample_all(p);
+		pthread_mutex_unlock(&p->wmu);
 		next.tv_nsec += period_ns;
 		while (next.tv_nsec >= 1000000000L) {
 			next.tv_nsec -= 1000000000L;
 			next.tv_sec++;
 		}
 		since_scan += period_ns;
+		since_flush += period_ns;
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
 	}
 	return NULL;
@@ -340,6 +619,7 @@ struct pyrt *pyrt_start(const struct pyrt_config *cfg)
 	if (!p->cfg.proc_root)
 		p->cfg.proc_root = "/proc";
 	pthread_mutex_init(&p->mu, NULL);
+	pthread_mutex_init(&p->wmu, NULL);
 	if (cfg->npids) {
 		p->pids = calloc(cfg->npids, sizeof(*p->pids));
 		if (!p->pids)
@@ -352,9 +632,15 @@ struct pyrt *pyrt_start(const struct pyrt_config *cfg)
 		goto nomem;
 	p->ropt.line_numbers = cfg->line_numbers;
 	p->ropt.proc_root = p->cfg.proc_root;
-	if (cfg->mode != PY_MODE_PYSPY)
-		log_info("python: in-BPF frame walking (pyperf) is not available in this build; "
-			 "reading Python stacks from user space (pyspy)");
+	p->bpf_max_procs = PYBPF_MAX_PROCS;
+	{
+		/* test hook: how many processes BPF serves before the others fall back */
+		const char *e = getenv("FLEETPROF_PYBPF_MAX_PROCS");
+		if (e && *e)
+			p->bpf_max_procs = (unsigned)strtoul(e, NULL, 10);
+	}
+	/* the BPF program is loaded when the first Python process is attached (bpf_sync) */
+	p->bpf_failed = !(cfg->mode == PY_MODE_AUTO || cfg->mode == PY_MODE_PYPERF);
 	if (pthread_create(&p->thread, NULL, run, p)) {
 		pyrt_stop(p);
 		errno = EAGAIN;
@@ -379,6 +665,8 @@ void pyrt_stop(struct pyrt *p)
 	for (size_t i = 0; i < PYRT_MAX_PROCS; i++)
 		if (p->procs[i].pid)
 			proc_detach(&p->procs[i]);
+	pybpf_free(p->bpf);
+	pthread_mutex_destroy(&p->wmu);
 	col_agg_free(p->agg);
 	free(p->nopy);
 	free(p->pids);
@@ -440,6 +728,10 @@ int pyrt_drain(struct pyrt *p, pyrt_stack_fn fn, void *ctx)
 	}
 	d->fn = fn;
 	d->ctx = ctx;
+	pthread_mutex_lock(&p->wmu);   /* BPF samples up to now join this snapshot */
+	bpf_flush(p);
+	reap_gone(p);
+	pthread_mutex_unlock(&p->wmu);
 	pthread_mutex_lock(&p->mu);
 	old = p->agg;
 	p->agg = fresh;

@@ -12,8 +12,20 @@
  * _PyEval_EvalFrameDefault. Processes not tracked (too young, embedded libpython that is not an
  * interpreter, failing reads, beyond --max-processes-runtime-profiler) keep native sampling.
  *
- * Modes: pyperf (in-BPF frame walking) is not built yet: auto and pyperf both use the reader,
- * with one log line saying so; disabled starts nothing.
+ * Modes (--python-mode): pyperf walks the frames in BPF (py_bpf.h): at each scan, every
+ * attached process is described to the BPF program (its layout, and its threads' tid ->
+ * PyThreadState*), and the BPF counts are moved into the aggregate every scan and at each drain,
+ * named with a per-process code-object cache; a process BPF cannot serve (its tables full, threads
+ * unreadable) is left to native sampling, as is every process when BPF cannot load (it is
+ * loaded when the first Python process is attached, logged once at WARN). auto does the
+ * same but falls back to the reader per process (and for all when BPF cannot load). pyspy uses
+ * the reader only; disabled starts nothing. With more attached processes than
+ * skip_pyperf_above, every process is read from user space until the count drops again.
+ * BPF samples carry the sample's kernel stack after the Python frames (snapshot.h's
+ * SNAPSHOT_KSEP encoding); samples of a thread with no Python frames (not yet in the thread
+ * table, or running no Python code) are not counted, as the reader skips such threads.
+ * A process that exits is forgotten after the next BPF drain, so its samples are named.
+ * FLEETPROF_PYBPF_MAX_PROCS (environment, for tests) caps the processes BPF serves.
  *
  * Log levels: an embedded libpython that is not an interpreter is INFO; a process exiting is
  * DEBUG; a process whose reads keep failing is dropped with one INFO line.

@@ -251,18 +251,51 @@ int snapshot_add(void *ctx, const struct sample_stack *st)
 	return rc;
 }
 
+/* Kernel part of a frames string: "[L,]addr,addr..." hex, leaf first; named root first. */
+static int put_kernel(struct snapshot *s, const char *k)
+{
+	uint64_t addrs[SAMPLER_MAX_DEPTH];
+	uint32_t n = 0;
+	int rc = 0;
+	if (*k == 'L') {
+		rc = put_frame(&s->line, "[lost stack]_[k]");
+		k++;
+		if (*k == ',')
+			k++;
+	}
+	while (rc == 0 && *k && n < SAMPLER_MAX_DEPTH) {
+		char *end;
+		unsigned long long a = strtoull(k, &end, 16);
+		if (end == k)
+			break;
+		addrs[n++] = a;
+		k = *end == ',' ? end + 1 : end;
+	}
+	for (uint32_t i = n; rc == 0 && i-- > 0;)
+		rc = put_frame(&s->line, name_of(s, KERNEL_TGID, i ? addrs[i] - 1 : addrs[i]));
+	return rc;
+}
+
 int snapshot_add_frames(void *ctx, uint32_t tgid, const char *comm, const char *frames,
 			uint64_t count)
 {
 	struct snapshot *s = ctx;
 	char c[SAMPLER_COMM_LEN + 1];
+	const char *ksep;
+	size_t plen;
 	int rc;
 	snprintf(c, sizeof(c), "%s", comm);
 	col_frame_sanitize(c);
 	buf_reset(&s->line);
 	rc = buf_printf(&s->line, "0;%s;%s", container_of(s, tgid), c[0] ? c : "[unknown]");
-	if (rc == 0 && frames[0])
-		rc = put_frame(&s->line, frames);
+	ksep = strchr(frames, SNAPSHOT_KSEP);
+	plen = ksep ? (size_t)(ksep - frames) : strlen(frames);
+	if (rc == 0 && plen)
+		rc = buf_putc(&s->line, ';');
+	if (rc == 0 && plen)
+		rc = buf_append(&s->line, frames, plen);
+	if (rc == 0 && ksep)
+		rc = put_kernel(s, ksep + 1);
 	if (rc == -ENOSPC) {
 		log_debug("snapshot: stack of %s (%u) too long, dropped", c, tgid);
 		return 0;

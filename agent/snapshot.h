@@ -63,7 +63,10 @@ int snapshot_begin(struct snapshot *s) __attribute__((warn_unused_result));
 int snapshot_add(void *ctx, const struct sample_stack *st);
 
 /* Adds count samples of an already named stack (frames "root;...;leaf", e.g. Python frames
- * from py_runtime) of process tgid under the usual "0;<container>;<comm>" prefix. */
+ * from py_runtime) of process tgid under the usual "0;<container>;<comm>" prefix. frames may
+ * end with SNAPSHOT_KSEP and the sample's kernel stack as hex addresses, leaf first, comma
+ * separated ("L," first when it was lost): they are named like snapshot_add's and go below. */
+#define SNAPSHOT_KSEP '\x01'
 int snapshot_add_frames(void *ctx, uint32_t tgid, const char *comm, const char *frames,
 			uint64_t count);
 

@@ -1,5 +1,7 @@
 #!/usr/bin/python3
-"""Ground truth for Python profiling (issue 5), user-space reader (--python-mode pyspy/auto):
+"""Ground truth for Python profiling (issue 5): the 3:1 split with the user-space reader
+(--python-mode pyspy; test_python_pyperf.py does it in BPF), the behaviours in the default mode
+(auto: frames walked in BPF):
 tests/workloads/py/split.py spends 3/4 of worker()'s CPU in hot_a and 1/4 in hot_b. Under every
 installed CPython 3.8-3.13 (two at a time, 6 s at 99 Hz) hot_a must get 75% +- 5 points of
 worker's samples, with "worker (file)_[p];hot_a (file)_[p]" order (caller first) and no native
@@ -150,8 +152,8 @@ def behaviours(s, exes):
         p=priv, exe=exes[v_ns], home=home, m=v_ns, split=SPLIT)
     ns = s.spawn(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    # exits about 3 s into the profile
-    ex = s.spawn([exes[v_exit], SPLIT, "9"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # exits about 3 s into the profile (in BPF mode only on-CPU time is sampled: not sooner)
+    ex = s.spawn([exes[v_exit], SPLIT, "10"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     # embeds libpython without an interpreter
     src = os.path.join(tmp, "embed.c")
     with open(src, "w") as f:

@@ -1,0 +1,549 @@
+/* py_bpf.c — loads py_bpf.bpf.c, keeps its process and thread tables, drains its idle map set.
+ * See py_bpf.h. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <linux/perf_event.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "py_bpf.h"
+#include "py_offsets.h"
+#include "py_detect.h"
+#include "py_linetable.h"
+#include "collapsed.h"
+#include "py_bpf.skel.h"
+#include "hostinfo.h"
+#include "log.h"
+
+#define COUNT_ENTRIES   16384u
+#define STACK_ENTRIES   8192u     /* distinct Python stacks per set, at most 8192 * 2 KiB = 16 MiB
+				    * (not preallocated; drained every 250 ms by py_runtime) */
+#define KSTACK_ENTRIES  2048u     /* preallocated: 2048 * 1016 B = 2 MiB per set */
+#define GRACE_NS        (10 * 1000 * 1000)
+
+struct pybpf {
+	struct py_bpf_bpf *skel;
+	struct bpf_link **links;
+	int *pefds;
+	int nlinks;
+	bool line_numbers;
+	uint64_t base[2][PYBPF_CNT_MAX];
+	uint64_t *percpu;
+	int npossible;
+	struct pybpf_key *keys;         /* drain scratch, COUNT_ENTRIES */
+	uint64_t *hashes;               /* drain scratch, STACK_ENTRIES */
+	uint32_t *ids;                  /* drain scratch, KSTACK_ENTRIES */
+	struct pybpf_stack stack;
+	uint64_t kips[PYBPF_KSTACK_DEPTH];
+};
+
+static int read_counters(struct pybpf *b, uint32_t set, uint64_t out[PYBPF_CNT_MAX])
+{
+	int fd = bpf_map__fd(b->skel->maps.counters);
+	for (uint32_t i = 0; i < PYBPF_CNT_MAX; i++) {
+		uint32_t idx = set * PYBPF_CNT_MAX + i;
+		out[i] = 0;
+		if (bpf_map_lookup_elem(fd, &idx, b->percpu))
+			return -errno;
+		for (int c = 0; c < b->npossible; c++)
+			out[i] += b->percpu[c];
+	}
+	return 0;
+}
+
+static int attach_all(struct pybpf *b, unsigned freq)
+{
+	int cpus[HOSTINFO_MAX_CPUS];
+	int n = hostinfo_online_cpus(cpus, HOSTINFO_MAX_CPUS);
+	if (n <= 0)
+		return n < 0 ? n : -ENODEV;
+	b->links = calloc((size_t)n, sizeof(*b->links));
+	b->pefds = calloc((size_t)n, sizeof(*b->pefds));
+	if (!b->links || !b->pefds)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		struct perf_event_attr attr = {
+			.type = PERF_TYPE_SOFTWARE,
+			.size = sizeof(attr),
+			.config = PERF_COUNT_SW_CPU_CLOCK,
+			.freq = 1,
+			.sample_freq = freq,
+		};
+		int fd = (int)syscall(SYS_perf_event_open, &attr, -1, cpus[i], -1, PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0) {
+			if (errno == ENODEV)
+				continue;
+			return -errno;
+		}
+		b->pefds[b->nlinks] = fd;
+		b->links[b->nlinks] = bpf_program__attach_perf_event(b->skel->progs.py_sample, fd);
+		if (!b->links[b->nlinks]) {
+			int rc = -errno;
+			close(fd);
+			return rc;
+		}
+		b->nlinks++;
+	}
+	return b->nlinks ? 0 : -ENODEV;
+}
+
+struct pybpf *pybpf_new(unsigned freq, bool line_numbers)
+{
+	struct pybpf *b = calloc(1, sizeof(*b));
+	int err = -ENOMEM;
+	if (!b)
+		goto fail;
+	b->line_numbers = line_numbers;
+	b->npossible = libbpf_num_possible_cpus();
+	if (b->npossible <= 0) {
+		err = -EINVAL;
+		goto fail;
+	}
+	b->percpu = calloc((size_t)b->npossible, sizeof(uint64_t));
+	b->keys = calloc(COUNT_ENTRIES, sizeof(*b->keys));
+	b->hashes = calloc(STACK_ENTRIES, sizeof(*b->hashes));
+	b->ids = calloc(KSTACK_ENTRIES, sizeof(*b->ids));
+	if (!b->percpu || !b->keys || !b->hashes || !b->ids)
+		goto fail;
+	b->skel = py_bpf_bpf__open();
+	if (!b->skel) {
+		err = -errno;
+		goto fail;
+	}
+	b->skel->rodata->self_tgid = (uint32_t)getpid();
+	bpf_map__set_max_entries(b->skel->maps.counts_a, COUNT_ENTRIES);
+	bpf_map__set_max_entries(b->skel->maps.counts_b, COUNT_ENTRIES);
+	bpf_map__set_max_entries(b->skel->maps.pystacks_a, STACK_ENTRIES);
+	bpf_map__set_max_entries(b->skel->maps.pystacks_b, STACK_ENTRIES);
+	bpf_map__set_max_entries(b->skel->maps.kstacks_a, KSTACK_ENTRIES);
+	bpf_map__set_max_entries(b->skel->maps.kstacks_b, KSTACK_ENTRIES);
+	err = py_bpf_bpf__load(b->skel);
+	if (err) {
+		err = err < 0 ? err : -EINVAL;
+		goto fail;
+	}
+	err = attach_all(b, freq ? freq : 11);
+	if (err)
+		goto fail;
+	log_info("python: in-BPF frame walking on %d CPUs at %u Hz (at most %d frames)", b->nlinks,
+		 freq, PYBPF_MAX_FRAMES);
+	return b;
+fail:
+	pybpf_free(b);
+	errno = err < 0 ? -err : ENOMEM;
+	return NULL;
+}
+
+void pybpf_free(struct pybpf *b)
+{
+	if (!b)
+		return;
+	for (int i = 0; i < b->nlinks; i++) {
+		bpf_link__destroy(b->links[i]);
+		close(b->pefds[i]);
+	}
+	free(b->links);
+	free(b->pefds);
+	py_bpf_bpf__destroy(b->skel);
+	free(b->percpu);
+	free(b->keys);
+	free(b->hashes);
+	free(b->ids);
+	free(b);
+}
+
+int pybpf_proc_add(struct pybpf *b, uint32_t tgid, const struct py_offsets *o)
+{
+	struct pybpf_proc pp = {
+		.ts_frame = o->ts_cframe == PY_OFF_NONE ? o->ts_frame : PYBPF_NONE,
+		.ts_cframe = o->ts_cframe == PY_OFF_NONE ? PYBPF_NONE : o->ts_cframe,
+		.cf_current = o->cf_current == PY_OFF_NONE ? 0 : o->cf_current,
+		.f_back = o->f_back, .f_code = o->f_code, .f_lasti = o->f_lasti,
+		.f_owner = o->minor >= 12 && o->f_owner != PY_OFF_NONE ? o->f_owner : PYBPF_NONE,
+		.owner_cstack = PY_FRAME_OWNED_BY_CSTACK,
+		.ip_is_ptr = o->minor >= 11,
+		.want_ip = b->line_numbers,
+	};
+	if (pp.ts_frame == PY_OFF_NONE && pp.ts_cframe == PYBPF_NONE)
+		return -EINVAL;
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.procs), &tgid, &pp, BPF_ANY))
+		return errno == E2BIG ? -ENOSPC : -errno;
+	return 0;
+}
+
+void pybpf_proc_del(struct pybpf *b, uint32_t tgid)
+{
+	bpf_map_delete_elem(bpf_map__fd(b->skel->maps.procs), &tgid);
+}
+
+int pybpf_thread_set(struct pybpf *b, uint32_t tid, uint64_t tstate)
+{
+	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.threads), &tid, &tstate, BPF_ANY))
+		return errno == E2BIG ? -ENOSPC : -errno;
+	return 0;
+}
+
+void pybpf_thread_del(struct pybpf *b, uint32_t tid)
+{
+	bpf_map_delete_elem(bpf_map__fd(b->skel->maps.threads), &tid);
+}
+
+static uint32_t read_kstack(int fd, int32_t id, uint64_t *ips)
+{
+	uint32_t n = 0;
+	if (id < 0 || bpf_map_lookup_elem(fd, &id, ips))
+		return 0;
+	while (n < PYBPF_KSTACK_DEPTH && ips[n])
+		n++;
+	return n;
+}
+
+int pybpf_drain(struct pybpf *b, pybpf_fn fn, void *ctx, struct pybpf_counts *out)
+{
+	uint32_t old = b->skel->bss->gen, n = 0, nh = 0, nk = 0;
+	struct timespec grace = { 0, GRACE_NS };
+	struct pybpf_key next, cur;
+	uint64_t c[PYBPF_CNT_MAX], h, hn;
+	int cfd, pfd, kfd, rc = 0;
+	void *prev = NULL;
+	uint32_t kid, kidn;
+
+	__atomic_store_n(&b->skel->bss->gen, old + 1, __ATOMIC_SEQ_CST);
+	nanosleep(&grace, NULL);
+	cfd = bpf_map__fd((old & 1) ? b->skel->maps.counts_b : b->skel->maps.counts_a);
+	pfd = bpf_map__fd((old & 1) ? b->skel->maps.pystacks_b : b->skel->maps.pystacks_a);
+	kfd = bpf_map__fd((old & 1) ? b->skel->maps.kstacks_b : b->skel->maps.kstacks_a);
+	if (out && read_counters(b, old & 1, c) == 0) {
+		uint64_t *base = b->base[old & 1];
+		out->samples = c[PYBPF_CNT_SAMPLES] - base[PYBPF_CNT_SAMPLES];
+		out->no_thread = c[PYBPF_CNT_NO_THREAD] - base[PYBPF_CNT_NO_THREAD];
+		out->read_errors = c[PYBPF_CNT_READ_ERRORS] - base[PYBPF_CNT_READ_ERRORS];
+		out->lost = c[PYBPF_CNT_LOST] - base[PYBPF_CNT_LOST];
+		memcpy(base, c, sizeof(c));
+	}
+	while (n < COUNT_ENTRIES && bpf_map_get_next_key(cfd, prev, &next) == 0) {
+		b->keys[n++] = next;
+		cur = next;
+		prev = &cur;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct pybpf_key *k = &b->keys[i];
+		struct pybpf_sample s = { 0 };
+		uint64_t count = 0;
+		if (bpf_map_lookup_elem(cfd, k, &count) || count == 0)
+			continue;
+		s.tgid = k->tgid;
+		s.pid = k->pid;
+		s.flags = k->flags;
+		memcpy(s.comm, k->comm, PYBPF_COMM_LEN);
+		s.comm[PYBPF_COMM_LEN] = '\0';
+		s.count = count;
+		if (k->py_hash && bpf_map_lookup_elem(pfd, &k->py_hash, &b->stack) == 0) {
+			s.nframes = b->stack.n > PYBPF_MAX_FRAMES ? PYBPF_MAX_FRAMES : b->stack.n;
+			s.code = b->stack.code;
+			s.ip = b->stack.ip;
+		} else if (k->py_hash) {
+			s.flags |= PYBPF_F_PY_LOST;
+		}
+		s.nkern = read_kstack(kfd, k->kern_stack_id, b->kips);
+		s.kern = b->kips;
+		s.kern_lost = k->kern_stack_id == -EEXIST;
+		if (rc == 0)
+			rc = fn(ctx, &s);
+	}
+	for (uint32_t i = 0; i < n; i++)
+		bpf_map_delete_elem(cfd, &b->keys[i]);
+	prev = NULL;
+	while (nh < STACK_ENTRIES && bpf_map_get_next_key(pfd, prev, &hn) == 0) {
+		b->hashes[nh++] = hn;
+		h = hn;
+		prev = &h;
+	}
+	for (uint32_t i = 0; i < nh; i++)
+		bpf_map_delete_elem(pfd, &b->hashes[i]);
+	prev = NULL;
+	while (nk < KSTACK_ENTRIES && bpf_map_get_next_key(kfd, prev, &kidn) == 0) {
+		b->ids[nk++] = kidn;
+		kid = kidn;
+		prev = &kid;
+	}
+	for (uint32_t i = 0; i < nk; i++)
+		bpf_map_delete_elem(kfd, &b->ids[i]);
+	return rc;
+}
+
+/* ---- naming ------------------------------------------------------------------------------ */
+
+#define GLIBC_PTHREAD_TID_OFF 0x2d0   /* struct pthread.tid, glibc x86_64 (before 3.11 only) */
+#define HEAD_BYTES            256
+#define NAME_LEN              256
+#define FILE_LEN              512
+#define LINETABLE_MAX         (16 * 1024)
+#define MAX_INTERPS           16
+#define MAX_THREADS           256
+
+struct name_slot {
+	uint64_t code;                          /* 0 = empty */
+	uint64_t name_p, file_p, table_p;
+	int firstlineno;
+	char *label;                            /* "qualname (file" */
+	uint8_t *table;
+	uint32_t table_len;
+};
+
+struct pybpf_names {
+	struct py_target t;
+	bool line_numbers;
+	struct name_slot *slots;
+	size_t used;
+};
+
+static uint64_t u64_at(const uint8_t *p, uint32_t off)
+{
+	uint64_t v;
+	memcpy(&v, p + off, 8);
+	return v;
+}
+
+static void put_utf8(char *out, size_t cap, size_t *n, uint32_t c)
+{
+	uint8_t b[4];
+	size_t k;
+	if (c < 0x80) { b[0] = (uint8_t)c; k = 1; }
+	else if (c < 0x800) { b[0] = (uint8_t)(0xc0 | c >> 6); b[1] = (uint8_t)(0x80 | (c & 63)); k = 2; }
+	else if (c < 0x10000) { b[0] = (uint8_t)(0xe0 | c >> 12); b[1] = (uint8_t)(0x80 | ((c >> 6) & 63));
+		b[2] = (uint8_t)(0x80 | (c & 63)); k = 3; }
+	else { b[0] = (uint8_t)(0xf0 | c >> 18); b[1] = (uint8_t)(0x80 | ((c >> 12) & 63));
+		b[2] = (uint8_t)(0x80 | ((c >> 6) & 63)); b[3] = (uint8_t)(0x80 | (c & 63)); k = 4; }
+	if (*n + k < cap) {
+		memcpy(out + *n, b, k);
+		*n += k;
+	}
+}
+
+/* A compact str object into UTF-8 (truncated). 0 or -errno. */
+static int read_str(const struct py_target *t, uint64_t addr, char *out, size_t cap)
+{
+	const struct py_offsets *o = &t->off;
+	uint8_t head[HEAD_BYTES], raw[FILE_LEN * 4];
+	uint32_t state, kind;
+	int64_t len;
+	size_t n = 0, bytes;
+	uint64_t data;
+	out[0] = '\0';
+	if (o->str_compact_size > sizeof(head) || py_read(t->pid, addr, head, o->str_compact_size))
+		return -EFAULT;
+	memcpy(&state, head + o->str_state, 4);
+	memcpy(&len, head + o->str_length, 8);
+	kind = (state >> 2) & 7;
+	if (!(state & (1u << 5)) || len < 0 || (kind != 1 && kind != 2 && kind != 4))
+		return -EINVAL;
+	if ((size_t)len > cap - 1)
+		len = (int64_t)(cap - 1);
+	data = addr + ((state & (1u << 6)) ? o->str_ascii_size : o->str_compact_size);
+	bytes = (size_t)len * kind;
+	if (bytes > sizeof(raw))
+		bytes = sizeof(raw) / kind * kind;
+	if (bytes && py_read(t->pid, data, raw, bytes))
+		return -EFAULT;
+	for (size_t i = 0; i < bytes / kind; i++) {
+		uint32_t c = kind == 1 ? raw[i] : kind == 2 ? (uint32_t)(raw[2 * i] | raw[2 * i + 1] << 8)
+			: (uint32_t)raw[4 * i] | (uint32_t)raw[4 * i + 1] << 8 |
+			  (uint32_t)raw[4 * i + 2] << 16 | (uint32_t)raw[4 * i + 3] << 24;
+		put_utf8(out, cap, &n, c);
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+struct pybpf_names *pybpf_names_new(const struct py_target *t, bool line_numbers)
+{
+	struct pybpf_names *nm = calloc(1, sizeof(*nm));
+	if (!nm)
+		return NULL;
+	nm->t = *t;
+	nm->line_numbers = line_numbers;
+	nm->slots = calloc(PYBPF_NAMES, sizeof(*nm->slots));
+	if (!nm->slots) {
+		free(nm);
+		return NULL;
+	}
+	return nm;
+}
+
+static void slot_clear(struct name_slot *s)
+{
+	free(s->label);
+	free(s->table);
+	memset(s, 0, sizeof(*s));
+}
+
+static void names_clear(struct pybpf_names *nm)
+{
+	for (size_t i = 0; i < PYBPF_NAMES; i++)
+		if (nm->slots[i].code)
+			slot_clear(&nm->slots[i]);
+	nm->used = 0;
+}
+
+void pybpf_names_free(struct pybpf_names *nm)
+{
+	if (!nm)
+		return;
+	names_clear(nm);
+	free(nm->slots);
+	free(nm);
+}
+
+static size_t code_len(const struct py_offsets *o)
+{
+	size_t l = o->co_linetable + 8;
+	if (o->co_qualname != PY_OFF_NONE && o->co_qualname + 8 > l)
+		l = o->co_qualname + 8;
+	if (o->co_name + 8 > l)
+		l = o->co_name + 8;
+	if (o->co_filename + 8 > l)
+		l = o->co_filename + 8;
+	if (o->co_firstlineno + 4 > l)
+		l = o->co_firstlineno + 4;
+	return l;
+}
+
+static struct name_slot *lookup(struct pybpf_names *nm, uint64_t code)
+{
+	const struct py_offsets *o = &nm->t.off;
+	uint8_t head[HEAD_BYTES];
+	size_t h = (size_t)((code >> 4) * 0x9E3779B97F4A7C15ull >> 40) & (PYBPF_NAMES - 1);
+	struct name_slot *s = NULL;
+	uint64_t name_p, file_p, table_p;
+	char name[NAME_LEN], file[FILE_LEN];
+	bool readable = py_read(nm->t.pid, code, head, code_len(o)) == 0;
+
+	name_p = readable ? u64_at(head, o->co_qualname != PY_OFF_NONE ? o->co_qualname
+				   : o->co_name) : 0;
+	file_p = readable ? u64_at(head, o->co_filename) : 0;
+	table_p = readable ? u64_at(head, o->co_linetable) : 0;
+	for (size_t p = 0; p < 8; p++) {
+		struct name_slot *c = &nm->slots[(h + p) & (PYBPF_NAMES - 1)];
+		if (c->code == code) {
+			if (!readable || (c->name_p == name_p && c->file_p == file_p &&
+					  c->table_p == table_p))
+				return c;
+			slot_clear(c);
+			nm->used--;
+		}
+		if (!c->code && !s)
+			s = c;
+	}
+	if (!readable)
+		return NULL;
+	if (!s || nm->used >= PYBPF_NAMES * 3 / 4) {
+		names_clear(nm);
+		s = &nm->slots[h];
+	}
+	if (read_str(&nm->t, name_p, name, sizeof(name)) ||
+	    read_str(&nm->t, file_p, file, sizeof(file)))
+		return NULL;
+	col_frame_sanitize(name);
+	col_frame_sanitize(file);
+	if (asprintf(&s->label, "%s (%s", name[0] ? name : "[unknown]", file) < 0) {
+		s->label = NULL;
+		return NULL;
+	}
+	s->code = code;
+	s->name_p = name_p;
+	s->file_p = file_p;
+	s->table_p = table_p;
+	memcpy(&s->firstlineno, head + o->co_firstlineno, 4);
+	nm->used++;
+	if (nm->line_numbers) {
+		uint8_t bh[64];
+		int64_t blen;
+		if (o->bytes_sval <= sizeof(bh) && py_read(nm->t.pid, table_p, bh, o->bytes_sval) == 0) {
+			memcpy(&blen, bh + o->bytes_size, 8);
+			if (blen > 0 && blen <= LINETABLE_MAX && (s->table = malloc((size_t)blen))) {
+				if (py_read(nm->t.pid, table_p + o->bytes_sval, s->table, (size_t)blen) == 0) {
+					s->table_len = (uint32_t)blen;
+				} else {
+					free(s->table);
+					s->table = NULL;
+				}
+			}
+		}
+	}
+	return s;
+}
+
+int pybpf_name(struct pybpf_names *nm, uint64_t code, uint64_t ip, char *out, size_t n)
+{
+	struct name_slot *s = lookup(nm, code);
+	int line = -1;
+	if (!s) {
+		snprintf(out, n, "[unknown]_[p]");
+		return -ENOENT;
+	}
+	if (nm->line_numbers && s->table) {
+		uint32_t addr;
+		if (nm->t.minor >= 11) {
+			uint64_t first = code + nm->t.off.co_code_adaptive;
+			addr = ip > first ? (uint32_t)((ip - first) / 2) : 0;
+		} else {
+			int32_t lasti = (int32_t)(uint32_t)ip;
+			addr = lasti < 0 ? 0 : (uint32_t)lasti * (nm->t.minor == 10 ? 2 : 1);
+		}
+		line = py_line_for(nm->t.minor, s->firstlineno, s->table, s->table_len, addr);
+	}
+	if (line >= 0)
+		snprintf(out, n, "%s:%d)_[p]", s->label, line);
+	else
+		snprintf(out, n, "%s)_[p]", s->label);
+	return 0;
+}
+
+int pybpf_threads(const struct py_target *t, pybpf_thread_fn fn, void *ctx)
+{
+	const struct py_offsets *o = &t->off;
+	uint64_t interp;
+	int rc, count = 0;
+
+	rc = py_read(t->pid, t->runtime + o->rt_interp_head, &interp, sizeof(interp));
+	if (rc)
+		return rc == -ESRCH ? -ESRCH : -EFAULT;
+	for (int ni = 0; interp && ni < MAX_INTERPS; ni++) {
+		uint64_t ts, next_interp;
+		if (py_read(t->pid, interp + o->is_next, &next_interp, 8) ||
+		    py_read(t->pid, interp + o->is_tstate_head, &ts, 8))
+			return -EFAULT;
+		for (int nt = 0; ts && nt < MAX_THREADS; nt++) {
+			uint64_t next = 0, tid = 0;
+			if (py_read(t->pid, ts + o->ts_next, &next, 8))
+				break;
+			if (o->ts_native_tid != PY_OFF_NONE) {
+				if (py_read(t->pid, ts + o->ts_native_tid, &tid, 8))
+					tid = 0;
+			} else {
+				uint64_t pth = 0;
+				int32_t t32 = 0;
+				if (py_read(t->pid, ts + o->ts_thread_id, &pth, 8) == 0 && pth &&
+				    py_read(t->pid, pth + GLIBC_PTHREAD_TID_OFF, &t32, 4) == 0 && t32 > 0)
+					tid = (uint64_t)t32;
+			}
+			if (tid > 0 && tid < UINT32_MAX) {
+				rc = fn(ctx, (uint32_t)tid, ts);
+				if (rc)
+					return rc;
+				count++;
+			}
+			ts = next;
+		}
+		interp = next_interp;
+	}
+	return count;
+}

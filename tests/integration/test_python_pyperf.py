@@ -1,0 +1,195 @@
+#!/usr/bin/python3
+"""Ground truth for Python frames walked in BPF (issue 5, --python-mode pyperf/auto):
+- split_3_1 (every installed CPython 3.8-3.13, two at a time, 6 s at 99 Hz, pyperf mode): the log
+  says each process is served by BPF; hot_a gets 75% +- 5 points of worker()'s samples, worker
+  is the caller of hot_a/hot_b, no native samples kept for the process;
+- kernel_below_python: a function that reads /dev/zero in a loop shows its kernel frames below
+  its Python frames ("...;kread (file)_[p];<kernel>_[k]...") and no Python frame ever follows a
+  kernel frame;
+- exit_mid_run: a process that exits 3 s into a 5 s profile keeps its samples (hot_a share
+  within 75 +- 10 points on the smaller sample), the agent exits 0 without ERROR lines;
+- fallback_per_process: FLEETPROF_PYBPF_MAX_PROCS=1 with two interpreters: in auto mode one is
+  walked in BPF, the other read from user space, both with the 3:1 split; in pyperf mode the
+  second is left to native sampling (no _[p] frames, native frames kept);
+- skip_pyperf_above: --python-skip-pyperf-profiler-above 1 with two interpreters in pyperf mode
+  reads both from user space (log line), both with the 3:1 split."""
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from agentlib import Suite, check, finish, need_root_bpf, agent_env
+from test_python import pythons, load, split_share, SPLIT
+
+FREQ = 199
+DUR = 6
+
+KREAD = r'''
+import os, sys, time
+def kread(fd):
+    for _ in range(50):
+        os.read(fd, 1 << 16)
+def loop(end):
+    fd = os.open("/dev/zero", os.O_RDONLY)
+    while time.time() < end:
+        kread(fd)
+loop(time.time() + float(sys.argv[1]))
+'''
+
+
+def spawn_split(s, exe, secs, extra=()):
+    return s.spawn([exe, SPLIT, str(secs)] + list(extra), stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+
+
+def run_agent(s, pids, mode, dur=DUR, extra=(), env=None):
+    out = s.tmpdir()
+    ag = s.agent(["-d", str(dur), "-f", str(FREQ), "--no-flamegraph", "--no-progress",
+                  "--python-mode", mode, "--min-profiling-duration", "0"] + list(extra) +
+                 ["--pids", ",".join(str(p) for p in pids), "-o", out],
+                 env=env or agent_env())
+    rc, _, err = finish(ag, dur + 40)
+    check(rc == 0, "agent exited %d: %s" % (rc, err[-1500:]))
+    check("ERROR" not in err, "errors logged: %s" % [l for l in err.splitlines() if "ERROR" in l])
+    return load(os.path.join(out, "last_profile.col")), err
+
+
+def check_split(stacks, comm, what, tol=5, min_samples=250):
+    a, b, native, order_ok = split_share(stacks, comm)
+    check(a + b >= min_samples, "%s: only %d samples of hot_a/hot_b: %s" % (
+        what, a + b, sorted(stacks.items(), key=lambda kv: -kv[1])[:3]))
+    share = 100.0 * a / (a + b)
+    check(abs(share - 75) <= tol, "%s: hot_a got %.1f%% of %d samples, want 75 +- %d" % (
+        what, share, a + b, tol))
+    check(order_ok, "%s: worker is not the caller of hot_a/hot_b" % what)
+    check(native == 0, "%s: %d native samples kept for a Python process" % (what, native))
+    print("# %s: hot_a %.1f%% of %d samples" % (what, share, a + b))
+    sys.stdout.flush()
+
+
+def bpf_line(err, pid):
+    return any("python: process %d " % pid in l and "frames walked in BPF" in l
+               for l in err.splitlines())
+
+
+def run_pair(s, vers, exes):
+    need_root_bpf()
+    procs = {m: spawn_split(s, exes[m], DUR + 10) for m in vers}
+    time.sleep(0.5)
+    stacks, err = run_agent(s, [p.pid for p in procs.values()], "pyperf")
+    for m in vers:
+        check(bpf_line(err, procs[m].pid), "3.%d: not served by BPF: %s" % (m, err[-800:]))
+        check_split(stacks, "python3.%d" % m, "3.%d pyperf" % m)
+
+
+def kernel_below_python(s, exes):
+    need_root_bpf()
+    exe = exes[max(exes)]
+    script = os.path.join(s.tmpdir(), "kread.py")
+    with open(script, "w") as f:
+        f.write(KREAD)
+    p = s.spawn([exe, script, "20"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    stacks, err = run_agent(s, [p.pid], "pyperf", dur=4)
+    comm = os.path.basename(exe)
+    leaf = "kread (%s)_[p]" % script
+    with_kernel = total = 0
+    for k, v in stacks.items():
+        fr = k.split(";")
+        if fr[2] != comm:
+            continue
+        total += v
+        kidx = [i for i, f in enumerate(fr) if f.endswith("_[k]")]
+        pidx = [i for i, f in enumerate(fr) if f.endswith("_[p]")]
+        check(pidx, "a sample without Python frames: %s" % k)
+        if kidx:
+            check(min(kidx) > max(pidx), "Python frame below a kernel frame: %s" % k)
+            check(fr[max(pidx)] == leaf and min(kidx) == max(pidx) + 1,
+                  "kernel frames not right below kread: %s" % k)
+            with_kernel += v
+    check(total >= 200, "only %d samples: %s" % (total, list(stacks.items())[:3]))
+    check(with_kernel >= total // 2, "only %d of %d samples with kernel frames" % (
+        with_kernel, total))
+    print("# kernel frames under kread in %d of %d samples" % (with_kernel, total))
+
+
+def exit_mid_run(s, exes):
+    need_root_bpf()
+    m = min(exes)
+    stay = max(exes)
+    ex = spawn_split(s, exes[m], 3.5)
+    other = spawn_split(s, exes[stay], 20)
+    time.sleep(0.5)
+    stacks, err = run_agent(s, [ex.pid, other.pid], "pyperf", dur=5)
+    check(ex.poll() is not None, "the exiting process still runs")
+    check_split(stacks, "python3.%d" % m, "3.%d exited mid-run" % m, tol=10, min_samples=150)
+    check_split(stacks, "python3.%d" % stay, "3.%d alongside" % stay)
+
+
+def fallback_per_process(s, exes):
+    need_root_bpf()
+    vers = sorted(exes)[-2:]
+    if len(vers) < 2:
+        raise Exception("needs two CPython versions")
+    env = agent_env()
+    env["FLEETPROF_PYBPF_MAX_PROCS"] = "1"
+    procs = {m: spawn_split(s, exes[m], 30) for m in vers}
+    time.sleep(0.5)
+    pids = [procs[m].pid for m in vers]
+    stacks, err = run_agent(s, pids, "auto", env=env)
+    served = [m for m in vers if bpf_line(err, procs[m].pid)]
+    check(len(served) == 1, "want exactly one process in BPF, got %s: %s" % (served, err[-800:]))
+    other = [m for m in vers if m not in served][0]
+    check(any("process %d " % procs[other].pid in l and "reading it from user space" in l
+              for l in err.splitlines()), "no fallback line for %d" % procs[other].pid)
+    for m in vers:
+        check_split(stacks, "python3.%d" % m, "auto 3.%d (%s)" % (
+            m, "bpf" if m in served else "user space"))
+    # pyperf: BPF only, the other process keeps native stacks
+    stacks, err = run_agent(s, pids, "pyperf", env=env, dur=3)
+    served = [m for m in vers if bpf_line(err, procs[m].pid)]
+    check(len(served) == 1, "pyperf: want one process in BPF, got %s" % served)
+    other = [m for m in vers if m not in served][0]
+    check(any("process %d " % procs[other].pid in l and "left to native sampling" in l
+              for l in err.splitlines()), "pyperf: no native fallback line")
+    rows = [(k, v) for k, v in stacks.items() if k.split(";")[2] == "python3.%d" % other]
+    check(rows and not any("_[p]" in k for k, _ in rows) and sum(v for _, v in rows) > 100,
+          "pyperf: want native stacks only for 3.%d: %s" % (other, rows[:3]))
+    check_split(stacks, "python3.%d" % served[0], "pyperf 3.%d" % served[0], min_samples=150)
+
+
+def skip_pyperf_above(s, exes):
+    need_root_bpf()
+    vers = sorted(exes)[:2]
+    procs = {m: spawn_split(s, exes[m], 20) for m in vers}
+    time.sleep(0.5)
+    stacks, err = run_agent(s, [p.pid for p in procs.values()], "pyperf",
+                            extra=["--python-skip-pyperf-profiler-above", "1"])
+    check("reading them from user space" in err, "no user-space switch line: %s" % err[-800:])
+    check(not any(bpf_line(err, p.pid) for p in procs.values()), "a process went to BPF")
+    for m in vers:
+        check_split(stacks, "python3.%d" % m, "3.%d above the pyperf limit" % m)
+
+
+def make_tests():
+    exes = pythons()
+    tests = []
+    vers = sorted(exes)
+    for i in range(0, len(vers), 2):
+        pair = vers[i:i + 2]
+
+        def t(s, pair=pair):
+            run_pair(s, pair, exes)
+        t.__name__ = "pyperf_split_3_1_" + "_".join("3%d" % m for m in pair)
+        tests.append(t)
+    for f in (kernel_below_python, exit_mid_run, fallback_per_process, skip_pyperf_above):
+        def t(s, f=f):
+            f(s, exes)
+        t.__name__ = "pyperf_" + f.__name__
+        tests.append(t)
+    return tests
+
+
+if __name__ == "__main__":
+    Suite().run(make_tests())
