@@ -36,6 +36,7 @@ struct proc {
 	bool in_bpf;                 /* described to the BPF program */
 	bool bpf_refused;            /* BPF cannot serve it: the reader does (auto) */
 	bool gone;                   /* exited: detached after the next BPF drain */
+	bool own_pidns;              /* thread ids in its thread states are another namespace's */
 	uint32_t tids[PROC_THREADS]; /* threads in the BPF thread table */
 	size_t ntids;
 };
@@ -68,6 +69,8 @@ struct pyrt {
 	bool bpf_off;                /* more processes than --python-skip-pyperf-profiler-above */
 	bool bpf_failed;             /* BPF not wanted (pyspy) or it could not load */
 	uint32_t newtids[PROC_THREADS];
+	uint32_t xlat[PROC_THREADS][2];   /* namespace tid -> host tid, of one process */
+	size_t nxlat;
 	size_t nnew;
 	struct pybpf_counts bcounts;
 	uint64_t bpf_unnamed;        /* samples without Python frames (thread unknown yet...) */
@@ -181,7 +184,7 @@ static void proc_detach_p(struct pyrt *p, struct proc *pr)
 	pybpf_names_free(pr->names);
 	memset(pr, 0, sizeof(*pr));
 }
-#define proc_detach(pr) proc_detach_p(p, pr)
+
 
 static int cmp_u32(const void *a, const void *b)
 {
@@ -242,7 +245,7 @@ static void consider(struct pyrt *p, pid_t pid, double now)
 			pr->cpu_prev = cpu;
 			return;
 		}
-		proc_detach(pr); /* pid reused */
+		proc_detach_p(p, pr); /* pid reused */
 	}
 	if (nopy_has(p, pid, start))
 		return;
@@ -311,12 +314,79 @@ static void scan(struct pyrt *p)
 
 /* ---- BPF mode ---------------------------------------------------------------------------- */
 
+/* NSpid of a task: the host id and the innermost namespace's. 0 or -errno. */
+static int task_nspid(const char *root, pid_t pid, long tid, uint32_t *host, uint32_t *ns)
+{
+	char path[160], line[256];
+	FILE *f;
+	int rc = -ENOENT;
+	snprintf(path, sizeof(path), "%s/%d/task/%ld/status", root, (int)pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *q, *end;
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		q = line + 6;
+		*host = (uint32_t)strtoul(q, &end, 10);
+		*ns = *host;
+		while (end != q) {
+			unsigned long v;
+			q = end;
+			v = strtoul(q, &end, 10);
+			if (end != q)
+				*ns = (uint32_t)v;
+		}
+		rc = 0;
+		break;
+	}
+	fclose(f);
+	return rc;
+}
+
+/* A process in its own PID namespace: its thread states hold namespace tids, the BPF program
+ * sees host tids. Fills p->xlat (namespace tid -> host tid); false when it is in ours. */
+static bool load_xlat(struct pyrt *p, struct proc *pr)
+{
+	char path[128];
+	DIR *d;
+	struct dirent *de;
+	bool other = false;
+	p->nxlat = 0;
+	snprintf(path, sizeof(path), "%s/%d/task", p->cfg.proc_root, (int)pr->pid);
+	d = opendir(path);
+	while (d && (de = readdir(d)) && p->nxlat < PROC_THREADS) {
+		uint32_t host = 0, ns = 0;
+		char *end;
+		long tid = strtol(de->d_name, &end, 10);
+		if (*end || tid <= 0 || task_nspid(p->cfg.proc_root, pr->pid, tid, &host, &ns))
+			continue;
+		other |= host != ns;
+		p->xlat[p->nxlat][0] = ns;
+		p->xlat[p->nxlat][1] = host;
+		p->nxlat++;
+	}
+	if (d)
+		closedir(d);
+	return other;
+}
+
 static int note_tid(void *ctx, uint32_t tid, uint64_t tstate)
 {
 	struct pyrt *p = ctx;
 	int rc;
 	if (p->nnew >= PROC_THREADS)
 		return 0;
+	if (p->cur->own_pidns) {
+		uint32_t host = 0;
+		for (size_t i = 0; i < p->nxlat && !host; i++)
+			if (p->xlat[i][0] == tid)
+				host = p->xlat[i][1];
+		if (!host)
+			return 0; /* a thread that is gone, or not started yet */
+		tid = host;
+	}
 	rc = pybpf_thread_set(p->bpf, tid, tstate);
 	if (rc)
 		return rc;
@@ -329,6 +399,9 @@ static int refresh_threads(struct pyrt *p, struct proc *pr)
 {
 	int rc;
 	p->nnew = 0;
+	p->cur = pr;
+	if (pr->own_pidns)
+		load_xlat(p, pr);
 	rc = pybpf_threads(&pr->t, note_tid, p);
 	if (rc < 0) {
 		char path[128];
@@ -361,6 +434,7 @@ static const char *bpf_take(struct pyrt *p, struct proc *pr)
 		pr->names = pybpf_names_new(&pr->t, p->cfg.line_numbers);
 	if (!pr->names)
 		return "out of memory";
+	pr->own_pidns = load_xlat(p, pr);
 	rc = pybpf_proc_add(p->bpf, (uint32_t)pr->pid, &pr->t.off);
 	if (rc)
 		return rc == -ENOSPC ? "its process table is full" : "its process table refused it";
@@ -399,7 +473,7 @@ static void bpf_sync(struct pyrt *p)
 		for (size_t i = 0; i < PYRT_MAX_PROCS; i++)   /* pyperf without BPF: native */
 			if (p->procs[i].pid && !p->procs[i].gone) {
 				nopy_add(p, p->procs[i].pid, p->procs[i].start);
-				proc_detach(&p->procs[i]);
+				proc_detach_p(p, &p->procs[i]);
 			}
 		return;
 	}
@@ -438,7 +512,7 @@ static void bpf_sync(struct pyrt *p)
 			log_info("python: process %d (%s): BPF cannot serve it (%s); left to native "
 				 "sampling (--python-mode pyperf)", (int)pr->pid, pr->comm, why);
 			nopy_add(p, pr->pid, pr->start);
-			proc_detach(pr);
+			proc_detach_p(p, pr);
 		} else {
 			log_info("python: process %d (%s): BPF cannot serve it (%s); reading it from "
 				 "user space", (int)pr->pid, pr->comm, why);
@@ -524,7 +598,7 @@ static void reap_gone(struct pyrt *p)
 	bool any = false;
 	for (size_t i = 0; i < PYRT_MAX_PROCS; i++)
 		if (p->procs[i].pid && p->procs[i].gone) {
-			proc_detach(&p->procs[i]);
+			proc_detach_p(p, &p->procs[i]);
 			any = true;
 		}
 	if (any)
@@ -565,7 +639,7 @@ static void sample_all(struct pyrt *p)
 				log_info("python: process %d (%s): reading its interpreter keeps failing, "
 					 "dropped (left to native sampling)", (int)pr->pid, pr->comm);
 				nopy_add(p, pr->pid, pr->start);
-				proc_detach(pr);
+				proc_detach_p(p, pr);
 			}
 		} else {
 			pr->fails = 0;
@@ -664,7 +738,7 @@ void pyrt_stop(struct pyrt *p)
 	}
 	for (size_t i = 0; i < PYRT_MAX_PROCS; i++)
 		if (p->procs[i].pid)
-			proc_detach(&p->procs[i]);
+			proc_detach_p(p, &p->procs[i]);
 	pybpf_free(p->bpf);
 	pthread_mutex_destroy(&p->wmu);
 	col_agg_free(p->agg);

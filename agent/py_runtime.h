@@ -24,7 +24,11 @@
  * BPF samples carry the sample's kernel stack after the Python frames (snapshot.h's
  * SNAPSHOT_KSEP encoding); samples of a thread with no Python frames (not yet in the thread
  * table, or running no Python code) are not counted, as the reader skips such threads.
- * A process that exits is forgotten after the next BPF drain, so its samples are named.
+ * A process in its own PID namespace (a container) has namespace tids in its thread states:
+ * they are translated to host tids through /proc/PID/task/TID/status NSpid for the BPF table.
+ * (The user-space reader does not translate: such a process read in pyspy mode gets no stacks.)
+ * A process that exits is forgotten at the end of the snapshot, after the BPF drain, so its
+ * samples are named and its native samples of before the exit stay dropped.
  * FLEETPROF_PYBPF_MAX_PROCS (environment, for tests) caps the processes BPF serves.
  *
  * Log levels: an embedded libpython that is not an interpreter is INFO; a process exiting is

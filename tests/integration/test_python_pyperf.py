@@ -11,6 +11,8 @@
 - fallback_per_process: FLEETPROF_PYBPF_MAX_PROCS=1 with two interpreters: in auto mode one is
   walked in BPF, the other read from user space, both with the 3:1 split; in pyperf mode the
   second is left to native sampling (no _[p] frames, native frames kept);
+- own_pid_namespace: a process under unshare --pid (its thread state holds a namespace tid,
+  which is 1) is walked in BPF with worker's 3:1 split;
 - skip_pyperf_above: --python-skip-pyperf-profiler-above 1 with two interpreters in pyperf mode
   reads both from user space (log line), both with the 3:1 split."""
 import os
@@ -159,6 +161,33 @@ def fallback_per_process(s, exes):
     check_split(stacks, "python3.%d" % served[0], "pyperf 3.%d" % served[0], min_samples=150)
 
 
+def own_pid_namespace(s, exes):
+    need_root_bpf()
+    m = 11 if 11 in exes else max(exes)
+    u = s.spawn(["unshare", "--pid", "--fork", "--kill-child", exes[m], SPLIT, "30"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = None
+    for _ in range(50):
+        time.sleep(0.1)
+        try:
+            with open("/proc/%d/task/%d/children" % (u.pid, u.pid)) as f:
+                kids = f.read().split()
+        except OSError:
+            kids = []
+        if kids:
+            child = int(kids[0])
+            break
+    check(child, "unshare started no child")
+    with open("/proc/%d/status" % child) as f:
+        nspid = [l for l in f if l.startswith("NSpid:")][0].split()[1:]
+    check(len(nspid) == 2, "not in its own PID namespace: NSpid %s" % nspid)
+    time.sleep(0.5)
+    stacks, err = run_agent(s, [child], "pyperf")
+    check(bpf_line(err, child), "not served by BPF: %s" % err[-800:])
+    comm = "python3.%d" % m
+    check_split(stacks, comm, "3.%d in its own PID namespace" % m)
+
+
 def skip_pyperf_above(s, exes):
     need_root_bpf()
     vers = sorted(exes)[:2]
@@ -183,7 +212,8 @@ def make_tests():
             run_pair(s, pair, exes)
         t.__name__ = "pyperf_split_3_1_" + "_".join("3%d" % m for m in pair)
         tests.append(t)
-    for f in (kernel_below_python, exit_mid_run, fallback_per_process, skip_pyperf_above):
+    for f in (kernel_below_python, exit_mid_run, fallback_per_process, own_pid_namespace,
+              skip_pyperf_above):
         def t(s, f=f):
             f(s, exes)
         t.__name__ = "pyperf_" + f.__name__
