@@ -155,10 +155,12 @@ static void *sender(void *arg)
 		}
 		pthread_mutex_unlock(&u->mu);
 		o = send_item(u, it.meta, it.data, it.len);
-		if (o != RETRY)
-			spool_remove(u->spool, it.seq);
+		uint64_t seq = it.seq;
 		spool_item_release(&it);
+		/* remove and count under one lock: whoever sees the spool empty sees the counts too */
 		pthread_mutex_lock(&u->mu);
+		if (o != RETRY)
+			spool_remove(u->spool, seq);
 		u->st.pending = spool_count(u->spool);
 		if (o == SENT) {
 			u->st.sent++;
