@@ -114,19 +114,8 @@ struct pybpf_counts {
  * out (may be NULL) gets the counters of that set since its previous drain. 0 or -errno. */
 int pybpf_drain(struct pybpf *b, pybpf_fn fn, void *ctx, struct pybpf_counts *out);
 
-/* Naming code objects the BPF side recorded, per process: a bounded cache (PYBPF_NAMES
- * entries, cleared when 3/4 full) keyed by code address and validated on each use against the
- * code object's name/file/line-table pointers (a freed and reused address is renamed); when
- * the process is gone the cached name stands (nothing can reuse the address any more). */
-#define PYBPF_NAMES 4096
+/* Code objects the BPF side recorded are named with py_names.h, like the reader's. */
 struct py_target;
-struct pybpf_names;
-struct pybpf_names *pybpf_names_new(const struct py_target *t, bool line_numbers); /* t copied */
-void pybpf_names_free(struct pybpf_names *nm);   /* NULL is a no-op */
-
-/* "qualname (file)_[p]" or "qualname (file:line)_[p]" into out (always NUL-terminated).
- * 0, or -errno when the code object cannot be named (out gets "[unknown]_[p]"). */
-int pybpf_name(struct pybpf_names *nm, uint64_t code, uint64_t ip, char *out, size_t n);
 
 /* Every thread state of every interpreter of t: fn(ctx, tid, tstate) for each (bounded like
  * py_reader.h). Number of threads, or -ESRCH (process gone), -EFAULT. */

@@ -3,10 +3,8 @@
  * PY_MAX_FRAMES frames per thread, PY_MAX_THREADS threads and PY_MAX_INTERPS interpreters.
  *
  * Frames are named "qualname (file)_[p]" (co_name before 3.11, which has no co_qualname), or
- * "qualname (file:line)_[p]" with line numbers on. Names are cached per code object address,
- * bounded (PY_NAME_CACHE entries, cleared when full) and validated on every hit against the code
- * object's name, file and line-table pointers, so a freed and reused code address is renamed.
- * The cache lives in the reader, which the caller frees when the process exits.
+ * "qualname (file:line)_[p]" with line numbers on, through the process's py_names cache
+ * (py_names.h), which lives in the reader: the caller frees it when the process exits.
  *
  * Not thread-safe: one reader is used by one thread at a time.
  */
@@ -22,7 +20,6 @@
 #define PY_MAX_FRAMES   128
 #define PY_MAX_THREADS  256
 #define PY_MAX_INTERPS  16
-#define PY_NAME_CACHE   4096
 #define PY_STACK_MAX    (32 * 1024)   /* bytes of one rendered stack */
 
 struct py_reader;

@@ -12,6 +12,7 @@
 #include "py_detect.h"
 #include "py_reader.h"
 #include "py_bpf.h"
+#include "py_names.h"
 #include "collapsed.h"
 #include "log.h"
 
@@ -32,7 +33,7 @@ struct proc {
 	uint64_t cpu_prev, cpu_delta;
 	/* BPF mode */
 	struct py_target t;
-	struct pybpf_names *names;   /* code object names of BPF samples */
+	struct py_names *names;   /* code object names of BPF samples */
 	bool in_bpf;                 /* described to the BPF program */
 	bool bpf_refused;            /* BPF cannot serve it: the reader does (auto) */
 	bool gone;                   /* exited: detached after the next BPF drain */
@@ -181,7 +182,7 @@ static void proc_detach_p(struct pyrt *p, struct proc *pr)
 	if (p->bpf)
 		bpf_forget(p, pr);
 	py_reader_free(pr->r);
-	pybpf_names_free(pr->names);
+	py_names_free(pr->names);
 	memset(pr, 0, sizeof(*pr));
 }
 
@@ -431,7 +432,7 @@ static const char *bpf_take(struct pyrt *p, struct proc *pr)
 	if (n >= p->bpf_max_procs)
 		return "its process table is full";
 	if (!pr->names)
-		pr->names = pybpf_names_new(&pr->t, p->cfg.line_numbers);
+		pr->names = py_names_new(&pr->t, p->cfg.line_numbers);
 	if (!pr->names)
 		return "out of memory";
 	pr->own_pidns = load_xlat(p, pr);
@@ -552,7 +553,7 @@ static int on_bpf_sample(void *ctx, const struct pybpf_sample *s)
 	n = (size_t)rc;
 	rc = 0;
 	for (uint32_t i = s->nframes; rc == 0 && i-- > 0;) {
-		pybpf_name(pr->names, s->code[i], s->ip[i], p->fname, sizeof(p->fname));
+		py_names_frame(pr->names, s->code[i], NULL, s->ip[i], p->fname, sizeof(p->fname));
 		rc = put_s(p->key, sizeof(p->key), &n, ";");
 		if (rc == 0)
 			rc = put_s(p->key, sizeof(p->key), &n, p->fname);
