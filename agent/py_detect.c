@@ -234,3 +234,33 @@ int py_detect(const char *proc_root, pid_t pid, struct py_target *t)
 	}
 	return 0;
 }
+
+int py_task_nspid(const char *root, pid_t pid, long tid, uint32_t *host, uint32_t *ns)
+{
+	char path[160], line[256];
+	FILE *f;
+	int rc = -ENOENT;
+	snprintf(path, sizeof(path), "%s/%d/task/%ld/status", root, (int)pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *q, *end;
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		q = line + 6;
+		*host = (uint32_t)strtoul(q, &end, 10);
+		*ns = *host;
+		while (end != q) {
+			unsigned long v;
+			q = end;
+			v = strtoul(q, &end, 10);
+			if (end != q)
+				*ns = (uint32_t)v;
+		}
+		rc = 0;
+		break;
+	}
+	fclose(f);
+	return rc;
+}

@@ -1,4 +1,5 @@
 /* py_reader.c — see py_reader.h. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -19,6 +20,9 @@ struct py_reader {
 	struct py_reader_opts o;
 	char proc_root[64];
 	struct py_names *names;                /* code object names (py_names.h) */
+	bool own_pidns;                        /* thread states hold namespace tids */
+	uint32_t xlat[PY_MAX_THREADS][2];      /* namespace tid -> host tid, when own_pidns */
+	size_t nxlat;
 	struct py_reader_stats st;
 	char stack[PY_STACK_MAX];
 	char scratch[PY_STACK_MAX];            /* frames leaf first, before they are reversed */
@@ -46,11 +50,52 @@ static int rd(struct py_reader *r, uint64_t addr, void *buf, size_t len)
 	return rc;
 }
 
+/* Namespace tids to host tids for a process in its own PID namespace (a container). */
+static void load_xlat(struct py_reader *r)
+{
+	char path[128];
+	struct dirent *de;
+	DIR *d;
+	r->nxlat = 0;
+	snprintf(path, sizeof(path), "%s/%d/task", r->proc_root, (int)r->t.pid);
+	d = opendir(path);
+	while (d && (de = readdir(d)) && r->nxlat < PY_MAX_THREADS) {
+		uint32_t host, ns;
+		char *end;
+		long tid = strtol(de->d_name, &end, 10);
+		if (*end || tid <= 0 || py_task_nspid(r->proc_root, r->t.pid, tid, &host, &ns))
+			continue;
+		r->xlat[r->nxlat][0] = ns;
+		r->xlat[r->nxlat][1] = host;
+		r->nxlat++;
+	}
+	if (d)
+		closedir(d);
+}
+
+/* The host tid of a thread state's tid; 0 when that thread is gone. */
+static pid_t host_tid(struct py_reader *r, pid_t tid)
+{
+	if (!r->own_pidns)
+		return tid;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t i = 0; i < r->nxlat; i++)
+			if (r->xlat[i][0] == (uint32_t)tid)
+				return (pid_t)r->xlat[i][1];
+		if (pass == 0)
+			load_xlat(r);   /* a thread started since: look again, once */
+	}
+	return 0;
+}
+
 static bool thread_running(struct py_reader *r, pid_t tid)
 {
 	char path[160], buf[512], *p;
 	ssize_t n;
 	int fd;
+	tid = host_tid(r, tid);
+	if (tid <= 0)
+		return false;
 	snprintf(path, sizeof(path), "%s/%d/task/%d/stat", r->proc_root, (int)r->t.pid, (int)tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -223,6 +268,13 @@ struct py_reader *py_reader_new(const struct py_target *t, const struct py_reade
 	r->names = py_names_new(t, o->line_numbers);
 	if (!r->names)
 		goto nomem;
+	{
+		uint32_t host, ns;
+		r->own_pidns = py_task_nspid(r->proc_root, t->pid, t->pid, &host, &ns) == 0 &&
+			       host != ns;
+		if (r->own_pidns)
+			load_xlat(r);
+	}
 	rc = validate(r);
 	if (rc) {
 		py_reader_free(r);

@@ -315,37 +315,6 @@ static void scan(struct pyrt *p)
 
 /* ---- BPF mode ---------------------------------------------------------------------------- */
 
-/* NSpid of a task: the host id and the innermost namespace's. 0 or -errno. */
-static int task_nspid(const char *root, pid_t pid, long tid, uint32_t *host, uint32_t *ns)
-{
-	char path[160], line[256];
-	FILE *f;
-	int rc = -ENOENT;
-	snprintf(path, sizeof(path), "%s/%d/task/%ld/status", root, (int)pid, tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char *q, *end;
-		if (strncmp(line, "NSpid:", 6))
-			continue;
-		q = line + 6;
-		*host = (uint32_t)strtoul(q, &end, 10);
-		*ns = *host;
-		while (end != q) {
-			unsigned long v;
-			q = end;
-			v = strtoul(q, &end, 10);
-			if (end != q)
-				*ns = (uint32_t)v;
-		}
-		rc = 0;
-		break;
-	}
-	fclose(f);
-	return rc;
-}
-
 /* A process in its own PID namespace: its thread states hold namespace tids, the BPF program
  * sees host tids. Fills p->xlat (namespace tid -> host tid); false when it is in ours. */
 static bool load_xlat(struct pyrt *p, struct proc *pr)
@@ -361,7 +330,7 @@ static bool load_xlat(struct pyrt *p, struct proc *pr)
 		uint32_t host = 0, ns = 0;
 		char *end;
 		long tid = strtol(de->d_name, &end, 10);
-		if (*end || tid <= 0 || task_nspid(p->cfg.proc_root, pr->pid, tid, &host, &ns))
+		if (*end || tid <= 0 || py_task_nspid(p->cfg.proc_root, pr->pid, tid, &host, &ns))
 			continue;
 		other |= host != ns;
 		p->xlat[p->nxlat][0] = ns;

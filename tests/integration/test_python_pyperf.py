@@ -161,7 +161,7 @@ def fallback_per_process(s, exes):
     check_split(stacks, "python3.%d" % served[0], "pyperf 3.%d" % served[0], min_samples=150)
 
 
-def own_pid_namespace(s, exes):
+def own_pid_namespace(s, exes, mode="pyperf"):
     need_root_bpf()
     m = 11 if 11 in exes else max(exes)
     u = s.spawn(["unshare", "--pid", "--fork", "--kill-child", exes[m], SPLIT, "30"],
@@ -182,10 +182,19 @@ def own_pid_namespace(s, exes):
         nspid = [l for l in f if l.startswith("NSpid:")][0].split()[1:]
     check(len(nspid) == 2, "not in its own PID namespace: NSpid %s" % nspid)
     time.sleep(0.5)
-    stacks, err = run_agent(s, [child], "pyperf")
-    check(bpf_line(err, child), "not served by BPF: %s" % err[-800:])
+    stacks, err = run_agent(s, [child], mode)
+    if mode == "pyperf":
+        check(bpf_line(err, child), "not served by BPF: %s" % err[-800:])
+    else:
+        check(not bpf_line(err, child), "pyspy mode went to BPF: %s" % err[-800:])
     comm = "python3.%d" % m
-    check_split(stacks, comm, "3.%d in its own PID namespace" % m)
+    check_split(stacks, comm, "3.%d in its own PID namespace (%s)" % (m, mode))
+
+
+def own_pid_namespace_pyspy(s, exes):
+    # the user-space reader checks whether a thread runs in /proc by its host tid: the thread
+    # state holds the namespace's (before this, the process vanished from the profile)
+    own_pid_namespace(s, exes, "pyspy")
 
 
 def skip_pyperf_above(s, exes):
@@ -213,6 +222,7 @@ def make_tests():
         t.__name__ = "pyperf_split_3_1_" + "_".join("3%d" % m for m in pair)
         tests.append(t)
     for f in (kernel_below_python, exit_mid_run, fallback_per_process, own_pid_namespace,
+              own_pid_namespace_pyspy,
               skip_pyperf_above):
         def t(s, f=f):
             f(s, exes)
