@@ -22,7 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from agentlib import Suite, check, finish, need_root_bpf, parse_profile, ROOT
 
 FREQ = 99
-DUR = 6
+DUR = 12   # enough samples (about 1,200+ per process) that +-5 points is about 4 sigma
 SPLIT = os.path.join(ROOT, "tests", "workloads", "py", "split.py")
 
 

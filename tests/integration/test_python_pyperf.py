@@ -25,7 +25,7 @@ from agentlib import Suite, check, finish, need_root_bpf, agent_env
 from test_python import pythons, load, split_share, SPLIT
 
 FREQ = 199
-DUR = 6
+DUR = 12   # enough samples (about 1,200+ per process) that +-5 points is about 4 sigma
 
 KREAD = r'''
 import os, sys, time
@@ -123,7 +123,7 @@ def exit_mid_run(s, exes):
     ex = spawn_split(s, exes[m], 3.5)
     other = spawn_split(s, exes[stay], 20)
     time.sleep(0.5)
-    stacks, err = run_agent(s, [ex.pid, other.pid], "pyperf", dur=5)
+    stacks, err = run_agent(s, [ex.pid, other.pid], "pyperf", dur=8)
     check(ex.poll() is not None, "the exiting process still runs")
     check_split(stacks, "python3.%d" % m, "3.%d exited mid-run" % m, tol=10, min_samples=150)
     check_split(stacks, "python3.%d" % stay, "3.%d alongside" % stay)

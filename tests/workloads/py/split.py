@@ -1,5 +1,5 @@
 """Ground-truth Python workload: worker() spends 3/4 of its CPU in hot_a and 1/4 in hot_b (the
-same loop body, 3x the iterations). With argument "threads", a second thread runs side() ->
+same loop body, 3x the iterations, in cycles of varying length). With argument "threads", a second thread runs side() ->
 hot_c meanwhile. Runs for argv[1] seconds (default 30), then exits."""
 import sys
 import threading
@@ -28,9 +28,15 @@ def hot_c(n):
 
 
 def worker(end):
+    # The cycle's length varies (n from 1000 to 3000, the same for both calls, so every cycle is
+    # 3:1): a fixed period can lock in phase with a strictly periodic sampler (BPF's cpu-clock)
+    # and skew the shares by 10 points, as a constant n=2000 did at 199 Hz.
+    seed = 12345
     while time.time() < end:
-        hot_a(2000)
-        hot_b(2000)
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff
+        n = 1000 + seed % 2001
+        hot_a(n)
+        hot_b(n)
 
 
 def side(end):
