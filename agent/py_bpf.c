@@ -14,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "py_bpf.h"
+#include "cpuclock.h"
 #include "py_offsets.h"
 #include "py_detect.h"
 #include "py_bpf.skel.h"
@@ -28,9 +29,7 @@
 
 struct pybpf {
 	struct py_bpf_bpf *skel;
-	struct bpf_link **links;
-	int *pefds;
-	int nlinks;
+	struct cpuclock clk;         /* py_sample on every CPU */
 	bool line_numbers;
 	uint64_t base[2][PYBPF_CNT_MAX];
 	uint64_t *percpu;
@@ -54,42 +53,6 @@ static int read_counters(struct pybpf *b, uint32_t set, uint64_t out[PYBPF_CNT_M
 			out[i] += b->percpu[c];
 	}
 	return 0;
-}
-
-static int attach_all(struct pybpf *b, unsigned freq)
-{
-	int cpus[HOSTINFO_MAX_CPUS];
-	int n = hostinfo_online_cpus(cpus, HOSTINFO_MAX_CPUS);
-	if (n <= 0)
-		return n < 0 ? n : -ENODEV;
-	b->links = calloc((size_t)n, sizeof(*b->links));
-	b->pefds = calloc((size_t)n, sizeof(*b->pefds));
-	if (!b->links || !b->pefds)
-		return -ENOMEM;
-	for (int i = 0; i < n; i++) {
-		struct perf_event_attr attr = {
-			.type = PERF_TYPE_SOFTWARE,
-			.size = sizeof(attr),
-			.config = PERF_COUNT_SW_CPU_CLOCK,
-			.freq = 1,
-			.sample_freq = freq,
-		};
-		int fd = (int)syscall(SYS_perf_event_open, &attr, -1, cpus[i], -1, PERF_FLAG_FD_CLOEXEC);
-		if (fd < 0) {
-			if (errno == ENODEV)
-				continue;
-			return -errno;
-		}
-		b->pefds[b->nlinks] = fd;
-		b->links[b->nlinks] = bpf_program__attach_perf_event(b->skel->progs.py_sample, fd);
-		if (!b->links[b->nlinks]) {
-			int rc = -errno;
-			close(fd);
-			return rc;
-		}
-		b->nlinks++;
-	}
-	return b->nlinks ? 0 : -ENODEV;
 }
 
 struct pybpf *pybpf_new(unsigned freq, bool line_numbers)
@@ -127,10 +90,10 @@ struct pybpf *pybpf_new(unsigned freq, bool line_numbers)
 		err = err < 0 ? err : -EINVAL;
 		goto fail;
 	}
-	err = attach_all(b, freq ? freq : 11);
+	err = cpuclock_attach(&b->clk, b->skel->progs.py_sample, freq ? freq : 11, "python");
 	if (err)
 		goto fail;
-	log_info("python: in-BPF frame walking on %d CPUs at %u Hz (at most %d frames)", b->nlinks,
+	log_info("python: in-BPF frame walking on %d CPUs at %u Hz (at most %d frames)", b->clk.n,
 		 freq, PYBPF_MAX_FRAMES);
 	return b;
 fail:
@@ -143,12 +106,7 @@ void pybpf_free(struct pybpf *b)
 {
 	if (!b)
 		return;
-	for (int i = 0; i < b->nlinks; i++) {
-		bpf_link__destroy(b->links[i]);
-		close(b->pefds[i]);
-	}
-	free(b->links);
-	free(b->pefds);
+	cpuclock_release(&b->clk);
 	py_bpf_bpf__destroy(b->skel);
 	free(b->percpu);
 	free(b->keys);

@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 
 #include "sampler.h"
+#include "cpuclock.h"
 #include "sampler.skel.h"
 #include "hostinfo.h"
 #include "log.h"
@@ -30,9 +31,7 @@
 
 struct sampler {
 	struct sampler_bpf *skel;
-	struct bpf_link **links;
-	int *pefds;
-	int nlinks;
+	struct cpuclock clk;               /* the program on every CPU */
 	int ncpus;
 	uint32_t count_entries, stack_entries;
 	uint64_t base[2][SAMPLER_CNT_MAX]; /* per set: counters at its previous drain */
@@ -99,47 +98,6 @@ static int read_counters(struct sampler *s, uint32_t set, uint64_t out[SAMPLER_C
 	return 0;
 }
 
-static int attach_all(struct sampler *s, unsigned freq)
-{
-	int cpus[HOSTINFO_MAX_CPUS];
-	int n = hostinfo_online_cpus(cpus, HOSTINFO_MAX_CPUS);
-	int rc = 0;
-	if (n < 0)
-		return n;
-	s->links = calloc((size_t)n, sizeof(*s->links));
-	s->pefds = calloc((size_t)n, sizeof(*s->pefds));
-	if (!s->links || !s->pefds)
-		return -ENOMEM;
-	for (int i = 0; i < n; i++) {
-		struct perf_event_attr attr = {
-			.type = PERF_TYPE_SOFTWARE,
-			.size = sizeof(attr),
-			.config = PERF_COUNT_SW_CPU_CLOCK,
-			.freq = 1,
-			.sample_freq = freq,
-		};
-		int fd = (int)syscall(SYS_perf_event_open, &attr, -1, cpus[i], -1, PERF_FLAG_FD_CLOEXEC);
-		if (fd < 0) {
-			if (errno == ENODEV) /* went offline meanwhile */
-				continue;
-			rc = -errno;
-			log_warn("sampler: perf_event_open on cpu %d: %s", cpus[i], strerror(errno));
-			return rc;
-		}
-		s->pefds[s->nlinks] = fd;
-		s->links[s->nlinks] = bpf_program__attach_perf_event(s->skel->progs.sample, fd);
-		if (!s->links[s->nlinks]) {
-			rc = -errno;
-			close(fd);
-			log_warn("sampler: attach on cpu %d: %s", cpus[i], strerror(-rc));
-			return rc;
-		}
-		s->nlinks++;
-	}
-	s->ncpus = s->nlinks;
-	return s->nlinks ? 0 : -ENODEV;
-}
-
 struct sampler *sampler_new(const struct sampler_config *cfg)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
@@ -194,7 +152,8 @@ struct sampler *sampler_new(const struct sampler_config *cfg)
 			goto fail;
 		}
 	}
-	err = attach_all(s, cfg->frequency);
+	err = cpuclock_attach(&s->clk, s->skel->progs.sample, cfg->frequency, "sampler");
+	s->ncpus = s->clk.n;
 	if (err)
 		goto fail;
 	log_info("sampler: BPF on %d CPUs at %u Hz; maps %u counts + %u stacks per set (%zu KiB max)",
@@ -211,12 +170,7 @@ void sampler_free(struct sampler *s)
 {
 	if (!s)
 		return;
-	for (int i = 0; i < s->nlinks; i++) {
-		bpf_link__destroy(s->links[i]);
-		close(s->pefds[i]);
-	}
-	free(s->links);
-	free(s->pefds);
+	cpuclock_release(&s->clk);
 	sampler_bpf__destroy(s->skel);
 	free(s->percpu);
 	free(s->keys);
