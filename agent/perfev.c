@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <linux/perf_event.h>
 
 #include "perfev.h"
@@ -18,7 +19,8 @@
 
 #define RING_PAGES     16          /* data pages per CPU (power of two): 64 KiB */
 #define COMM_SLOTS     4096        /* tid -> comm cache per snapshot (open addressing) */
-#define MAX_RECORD     (8 + 8 + 8 + 8 * (SAMPLER_MAX_DEPTH + 8))
+#define STACK_DUMP     16          /* user stack bytes per sample: the leaf's return address */
+#define MAX_RECORD     (8 + 8 + 8 + 8 * (SAMPLER_MAX_DEPTH + 8) + 8 + STACK_DUMP + 8)
 
 struct agg_entry {
 	struct agg_entry *next;
@@ -56,7 +58,7 @@ struct perfev {
 	struct comm_slot *comms;
 	uint64_t samples, lost, samples_total;
 	uint8_t rec[MAX_RECORD];
-	uint64_t kern[SAMPLER_MAX_DEPTH], user[SAMPLER_MAX_DEPTH];
+	uint64_t kern[SAMPLER_MAX_DEPTH], user[SAMPLER_MAX_DEPTH + 1];   /* + the leaf's caller */
 };
 
 int perfev_split_callchain(const uint64_t *ips, uint64_t nr, uint64_t *kern, uint32_t *nkern,
@@ -175,8 +177,34 @@ static uint64_t hash_stack(uint32_t tgid, uint32_t pid, const uint64_t *k, uint3
 	return h ^ (h >> 29);
 }
 
+/* The return address a frame-pointer chain skipped (see sampler_leaf_ret_slot): the code at the
+ * user leaf ip is read from the live process, the slot from the stack the kernel dumped. */
+static uint64_t leaf_caller(uint32_t tgid, uint64_t ip, const uint8_t *stack, uint64_t stack_len)
+{
+	unsigned char code[SAMPLER_LEAF_CODE_LEN];
+	struct iovec local = { code, sizeof(code) }, remote = { (void *)(uintptr_t)(ip - 1), sizeof(code) };
+	uint64_t ret;
+	int slot, have_prev = 1;
+
+	if (tgid == 0 || stack_len < sizeof(ret))
+		return 0;
+	if (process_vm_readv((pid_t)tgid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(code)) {
+		have_prev = 0;
+		local.iov_base = code + 1;
+		local.iov_len = remote.iov_len = sizeof(code) - 1;
+		remote.iov_base = (void *)(uintptr_t)ip;
+		if (process_vm_readv((pid_t)tgid, &local, 1, &remote, 1, 0) != (ssize_t)(sizeof(code) - 1))
+			return 0; /* exited, or not readable */
+	}
+	slot = sampler_leaf_ret_slot(code, have_prev);
+	if (slot < 0 || (uint64_t)(slot + 1) * sizeof(ret) > stack_len)
+		return 0;
+	memcpy(&ret, stack + slot * sizeof(ret), sizeof(ret));
+	return ret;
+}
+
 static void add_sample(struct perfev *p, uint32_t tgid, uint32_t tid, const uint64_t *ips,
-		       uint64_t nr)
+		       uint64_t nr, const uint8_t *stack, uint64_t stack_len)
 {
 	uint32_t nk, nu;
 	uint64_t h;
@@ -189,6 +217,9 @@ static void add_sample(struct perfev *p, uint32_t tgid, uint32_t tid, const uint
 	p->samples++;
 	p->samples_total++;
 	perfev_split_callchain(ips, nr, p->kern, &nk, p->user, &nu, SAMPLER_MAX_DEPTH);
+	if (nu)
+		sampler_insert_leaf_caller(p->user, &nu, SAMPLER_MAX_DEPTH + 1,
+					   leaf_caller(tgid, p->user[0], stack, stack_len));
 	h = hash_stack(tgid, tid, p->kern, nk, p->user, nu);
 	b = &p->buckets[h & (p->nbuckets - 1)];
 	for (e = *b; e; e = e->next) {
@@ -235,9 +266,23 @@ static void handle_record(struct perfev *p, const struct perf_event_header *hdr)
 		memcpy(&pid, r, 4);
 		memcpy(&tid, r + 4, 4);
 		memcpy(&nr, r + 8, 8);
+		uint64_t size = 0, dyn = 0;
+		const uint8_t *stack = NULL;
 		if (nr > (len - 16) / 8)
 			return;
-		add_sample(p, pid, tid, (const uint64_t *)(const void *)(r + 16), nr);
+		/* then PERF_SAMPLE_STACK_USER: u64 size, size bytes, u64 dyn_size (when size > 0) */
+		size_t off = 16 + nr * 8;
+		if (len >= off + 8) {
+			memcpy(&size, r + off, 8);
+			if (size && size <= STACK_DUMP && len >= off + 8 + size + 8) {
+				stack = r + off + 8;
+				memcpy(&dyn, r + off + 8 + size, 8);
+				if (dyn > size)
+					dyn = size;
+			}
+		}
+		add_sample(p, pid, tid, (const uint64_t *)(const void *)(r + 16), nr, stack,
+			   stack ? dyn : 0);
 	} else if (hdr->type == PERF_RECORD_COMM && len > 8) {
 		uint32_t pid, tid;
 		char comm[SAMPLER_COMM_LEN] = { 0 };
@@ -337,8 +382,9 @@ struct perfev *perfev_new(const struct sampler_config *cfg)
 			.config = PERF_COUNT_SW_CPU_CLOCK,
 			.freq = 1,
 			.sample_freq = cfg->frequency,
-			.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_CALLCHAIN,
+			.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_STACK_USER,
 			.sample_max_stack = SAMPLER_MAX_DEPTH,
+			.sample_stack_user = STACK_DUMP,
 			.wakeup_events = 32,
 			.disabled = 1,
 			.comm = i == 0,        /* exec/rename names, once (on the first CPU's ring) */

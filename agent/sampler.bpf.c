@@ -62,6 +62,33 @@ static __always_inline void note_stack_err(__u32 g, long id)
 		bump(g, SAMPLER_CNT_STACK_ERRORS);
 }
 
+/* The return address a frame-pointer chain skips when the user leaf is sampled in its
+ * prologue or at its ret (see sampler_leaf_ret_slot), 0 when none is missing. The user
+ * registers come from the task, so a sample taken in the kernel (a page fault on the push)
+ * is covered as well. */
+static __always_inline __u64 leaf_caller(void)
+{
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	unsigned char code[SAMPLER_LEAF_CODE_LEN] = {};
+	__u64 ip, sp, ret = 0;
+	int have_prev = 1, slot;
+
+	if (!regs)
+		return 0;
+	ip = regs->ip;
+	sp = regs->sp;
+	if (bpf_probe_read_user(code, sizeof(code), (void *)(ip - 1))) {
+		/* ip at the start of a page whose predecessor is not mapped */
+		have_prev = 0;
+		if (bpf_probe_read_user(code + 1, sizeof(code) - 1, (void *)ip))
+			return 0;
+	}
+	slot = sampler_leaf_ret_slot(code, have_prev);
+	if (slot < 0 || bpf_probe_read_user(&ret, sizeof(ret), (void *)(sp + 8 * slot)))
+		return 0;
+	return ret;
+}
+
 SEC("perf_event")
 int sample(struct bpf_perf_event_data *ctx)
 {
@@ -100,6 +127,8 @@ int sample(struct bpf_perf_event_data *ctx)
 		note_stack_err(g, key.kern_stack_id);
 	if (key.user_stack_id < 0)
 		note_stack_err(g, key.user_stack_id);
+	else
+		key.leaf_caller = leaf_caller();
 
 	val = bpf_map_lookup_elem(counts, &key);
 	if (val) {

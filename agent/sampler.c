@@ -41,7 +41,7 @@ struct sampler {
 	uint32_t *ids;                     /* scratch: stack ids, stack_entries long */
 	uint32_t *peeked;                  /* tgids peeked in this generation (open addressing) */
 	uint64_t ips[SAMPLER_MAX_DEPTH];
-	uint64_t uips[SAMPLER_MAX_DEPTH];
+	uint64_t uips[SAMPLER_MAX_DEPTH + 1];   /* + the leaf's lost caller */
 };
 
 static uint32_t clamp_pow2(uint64_t want, uint32_t lo, uint32_t hi)
@@ -201,6 +201,18 @@ static uint32_t read_stack(int fd, int32_t id, uint64_t *ips)
 	return n;
 }
 
+void sampler_insert_leaf_caller(uint64_t *ips, uint32_t *n, uint32_t cap, uint64_t caller)
+{
+	uint32_t len = *n;
+	if (!caller || len == 0 || (len > 1 && ips[1] == caller))
+		return;
+	if (len == cap)
+		len--; /* full: the root-most frame gives way */
+	memmove(ips + 2, ips + 1, (len - 1) * sizeof(*ips));
+	ips[1] = caller;
+	*n = len + 1;
+}
+
 static void clear_stacks(struct sampler *s, int fd)
 {
 	uint32_t key, next, n = 0;
@@ -304,6 +316,7 @@ int sampler_drain(struct sampler *s, sample_fn fn, void *ctx, struct sampler_cou
 		st.count = count;
 		st.nkern = read_stack(sfd, k->kern_stack_id, s->ips);
 		st.nuser = read_stack(sfd, k->user_stack_id, s->uips);
+		sampler_insert_leaf_caller(s->uips, &st.nuser, SAMPLER_MAX_DEPTH + 1, k->leaf_caller);
 		st.kern = s->ips;
 		st.user = s->uips;
 		st.kern_lost = k->kern_stack_id == -EEXIST;

@@ -22,6 +22,33 @@ enum sampler_counter {
 	SAMPLER_CNT_MAX
 };
 
+/* The leaf's lost caller. A frame-pointer unwinder starts at the sampled ip and goes on at the
+ * frame %rbp points to. At the first instruction of a function (`push %rbp`, or `endbr64`
+ * before it), after that push (at `mov %rsp,%rbp`) and at a `ret`, %rbp still (or again) points
+ * to the caller's frame, so the chain skips the caller: hot_a;main instead of
+ * hot_a;worker;main. The return address into the caller is then on top of the stack.
+ *
+ * c holds the byte before ip (c[0], valid when have_prev) and the 8 bytes from ip (c[1..8]).
+ * Returns the 8-byte stack slot above sp that holds the return address (0 or 1), or -1 when the
+ * code at ip is none of those canonical patterns (the frame is in place, or cannot be told).
+ * Shared by the BPF sampler and the perf_event fallback. */
+static inline __attribute__((always_inline)) int sampler_leaf_ret_slot(const unsigned char *c,
+								       int have_prev)
+{
+	const unsigned char *ip = c + 1;
+	if (ip[0] == 0xc3 || (ip[0] == 0xf3 && ip[1] == 0xc3))      /* ret, rep ret */
+		return 0;
+	if (ip[0] == 0x55 && ip[1] == 0x48 && ip[2] == 0x89 && ip[3] == 0xe5) /* push; mov */
+		return 0;
+	if (ip[0] == 0xf3 && ip[1] == 0x0f && ip[2] == 0x1e && ip[3] == 0xfa &&  /* endbr64 */
+	    ip[4] == 0x55 && ip[5] == 0x48 && ip[6] == 0x89 && ip[7] == 0xe5)
+		return 0;
+	if (have_prev && c[0] == 0x55 && ip[0] == 0x48 && ip[1] == 0x89 && ip[2] == 0xe5)
+		return 1;                                  /* after push %rbp, at mov %rsp,%rbp */
+	return -1;
+}
+#define SAMPLER_LEAF_CODE_LEN 9
+
 #ifdef __bpf__
 /* BPF side: vmlinux.h provides the fixed-width types */
 struct sampler_key {
@@ -30,6 +57,7 @@ struct sampler_key {
 	__s32 kern_stack_id;   /* < 0: no kernel stack (user-mode sample) or error */
 	__s32 user_stack_id;   /* < 0: no user stack (kernel thread) or error */
 	char comm[SAMPLER_COMM_LEN];
+	__u64 leaf_caller;     /* return address to insert after the user leaf, 0 = none */
 };
 #else
 #include <stdbool.h>
@@ -43,7 +71,13 @@ struct sampler_key {
 	int32_t kern_stack_id;
 	int32_t user_stack_id;
 	char comm[SAMPLER_COMM_LEN];
+	uint64_t leaf_caller;
 };
+
+/* Insert the leaf's lost caller (sampler_leaf_ret_slot) after the leaf of a user stack of *n
+ * ips held in a buffer of cap entries. Skipped when the unwinder already has it (a kernel that
+ * handles prologues itself) or the stack is empty. */
+void sampler_insert_leaf_caller(uint64_t *ips, uint32_t *n, uint32_t cap, uint64_t caller);
 
 /* One aggregated stack as both samplers (BPF and perf_event) hand it to the snapshot.
  * Arrays are leaf first (as the kernel records them) and borrowed for the callback only. */

@@ -79,6 +79,29 @@ def test_perf_fallback_share_and_order(s):
     check(header["metadata"]["lost_samples"] == 0, "lost %d" % header["metadata"]["lost_samples"])
 
 
+def test_prologue_keeps_caller(s):
+    """tiny() is so short that a large share of its samples land on push %rbp, mov %rsp,%rbp or
+    ret, where a bare frame-pointer chain skips worker(). Both BPF and perf_event modes must
+    still put worker right below tiny and main right below worker, in every sample."""
+    need_root_bpf()
+    dur = 4
+    wl, pid = s.workload(os.path.join(WORKLOADS, "prologue"), dur + 6)
+    outs = {k: s.tmpdir() for k in ("bpf", "perf")}
+    common = ["-d", str(dur), "-f", str(FREQ), "--no-flamegraph", "--no-progress", "--pids", str(pid)]
+    agents = {"bpf": s.agent(common + ["--perf-mode", "bpf", "-o", outs["bpf"]]),
+              "perf": s.agent(common + ["--perf-mode", "perf", "-o", outs["perf"]])}
+    for k, p in agents.items():
+        rc, out, err = finish(p, dur + 40, "agent (%s)" % k)
+        check(rc == 0, "agent %s exited %d: %s" % (k, rc, err[-1500:]))
+        _, stacks = parse_profile(os.path.join(outs[k], "last_profile.col"))
+        tiny = [(f, c) for f, c in stacks if f[-1] == "tiny"]
+        n = sum(c for _, c in tiny)
+        bad = [(";".join(f), c) for f, c in tiny if f[-3:] != ["main", "worker", "tiny"]]
+        check(n >= 200, "%s: only %d samples in tiny; stacks: %s" % (k, n, stacks[:5]))
+        check(not bad, "%s: %d of %d samples in tiny lost their callers: %s"
+              % (k, sum(c for _, c in bad), n, bad[:3]))
+
+
 def test_modes_agree_on_counts(s):
     r = run_three(s)
     counts = {}
@@ -111,4 +134,4 @@ def test_header_fields(s):
 if __name__ == "__main__":
     Suite().run([test_pids_mode_share_and_order, test_pids_mode_sample_count_matches_cpu_time,
                  test_system_wide_share_and_order, test_perf_fallback_share_and_order,
-                 test_modes_agree_on_counts, test_header_fields])
+                 test_prologue_keeps_caller, test_modes_agree_on_counts, test_header_fields])

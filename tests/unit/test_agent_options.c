@@ -168,6 +168,47 @@ T_TEST(callchain_split)
 	T_CHECK(nk == 0 && nu == 0);
 }
 
+T_TEST(leaf_ret_slot_patterns)
+{
+	/* c[0] is the byte before ip */
+	const unsigned char entry[9] = { 0xcc, 0x55, 0x48, 0x89, 0xe5, 0x41, 0x57, 0, 0 };
+	const unsigned char after_push[9] = { 0x55, 0x48, 0x89, 0xe5, 0x41, 0x57, 0, 0, 0 };
+	const unsigned char endbr[9] = { 0xcc, 0xf3, 0x0f, 0x1e, 0xfa, 0x55, 0x48, 0x89, 0xe5 };
+	const unsigned char ret[9] = { 0x5d, 0xc3, 0xcc, 0, 0, 0, 0, 0, 0 };
+	const unsigned char body[9] = { 0x01, 0x48, 0x8b, 0x45, 0xf8, 0x48, 0x8d, 0x44, 0x40 };
+	const unsigned char push_only[9] = { 0x90, 0x55, 0x53, 0x48, 0x83, 0xec, 0x08, 0, 0 };
+	const unsigned char endbr_no_frame[9] = { 0xcc, 0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x83, 0xec, 0x08 };
+	T_CHECK(sampler_leaf_ret_slot(entry, 1) == 0);
+	T_CHECK(sampler_leaf_ret_slot(after_push, 1) == 1);
+	T_CHECK(sampler_leaf_ret_slot(after_push, 0) == -1);  /* byte before unknown: no guess */
+	T_CHECK(sampler_leaf_ret_slot(endbr, 1) == 0);
+	T_CHECK(sampler_leaf_ret_slot(ret, 0) == 0);
+	T_CHECK(sampler_leaf_ret_slot(body, 1) == -1);
+	/* push %rbp not followed by mov %rsp,%rbp: rbp is a plain register there, no guess */
+	T_CHECK(sampler_leaf_ret_slot(push_only, 1) == -1);
+	T_CHECK(sampler_leaf_ret_slot(endbr_no_frame, 1) == -1);
+}
+
+T_TEST(leaf_caller_insert)
+{
+	uint64_t ips[4] = { 0x10, 0x30, 0x40, 0 };
+	uint32_t n = 3;
+	sampler_insert_leaf_caller(ips, &n, 4, 0x20);
+	T_CHECK(n == 4 && ips[0] == 0x10 && ips[1] == 0x20 && ips[2] == 0x30 && ips[3] == 0x40);
+	sampler_insert_leaf_caller(ips, &n, 4, 0x20);      /* already there: unchanged */
+	T_CHECK(n == 4 && ips[1] == 0x20 && ips[2] == 0x30);
+	sampler_insert_leaf_caller(ips, &n, 4, 0x15);      /* full: the root-most frame gives way */
+	T_CHECK(n == 4 && ips[1] == 0x15 && ips[2] == 0x20 && ips[3] == 0x30);
+	sampler_insert_leaf_caller(ips, &n, 4, 0);         /* none */
+	T_CHECK(n == 4);
+	n = 1;
+	sampler_insert_leaf_caller(ips, &n, 4, 0x99);
+	T_CHECK(n == 2 && ips[0] == 0x10 && ips[1] == 0x99);
+	n = 0;
+	sampler_insert_leaf_caller(ips, &n, 4, 0x99);
+	T_CHECK(n == 0);
+}
+
 T_TEST(map_sizes_bounded)
 {
 	uint32_t c, s;
@@ -200,6 +241,8 @@ int main(void)
 	T_RUN(proc_stat_and_meminfo);
 	T_RUN(metrics_window_on_live_proc);
 	T_RUN(callchain_split);
+	T_RUN(leaf_ret_slot_patterns);
+	T_RUN(leaf_caller_insert);
 	T_RUN(map_sizes_bounded);
 	T_RUN(progress_line);
 	return t_done();
