@@ -1,12 +1,30 @@
 /* sym_demangle.c — see sym_demangle.h. */
 #include "sym_demangle.h"
 
+#include <dlfcn.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* From libstdc++ (the Makefile links -lstdc++); declared here so this stays a C file. */
-extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+#include "log.h"
+
+/* libstdc++'s __cxa_demangle, loaded on the first C++ name rather than linked: libstdc++ (with
+ * the libm and libgcc_s it brings) is 1.3 MB of resident pages that an idle heartbeat agent, or
+ * one profiling only C and Python, never needs. Once loaded it stays. */
+typedef char *(*cxa_demangle_fn)(const char *mangled, char *buf, size_t *len, int *status);
+static cxa_demangle_fn cxa_demangle;
+static pthread_once_t cxa_once = PTHREAD_ONCE_INIT;
+
+static void cxa_load(void)
+{
+	void *h = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
+	if (h)
+		cxa_demangle = (cxa_demangle_fn)dlsym(h, "__cxa_demangle");
+	if (!cxa_demangle)
+		log_info("symbolizer: cannot load __cxa_demangle from libstdc++.so.6 (%s): C++ "
+			 "names stay mangled", h ? "symbol missing" : dlerror());
+}
 
 static void copy_out(const char *s, size_t len, char *out, size_t n)
 {
@@ -244,7 +262,9 @@ int sym_demangle(const char *name, char *out, size_t n)
 		return 1;
 	if (strncmp(name, "_Z", 2) == 0) {
 		int status = 0;
-		char *d = __cxa_demangle(name, NULL, NULL, &status);
+		char *d;
+		pthread_once(&cxa_once, cxa_load);
+		d = cxa_demangle ? cxa_demangle(name, NULL, NULL, &status) : NULL;
 		if (d && status == 0) {
 			copy_out(d, strlen(d), out, n);
 			free(d);

@@ -1,4 +1,5 @@
-/* sym_demangle.h — C++ (Itanium, via libstdc++'s __cxa_demangle) and Rust symbol demangling.
+/* sym_demangle.h — C++ (Itanium, via libstdc++'s __cxa_demangle, loaded with dlopen on the
+ * first C++ name) and Rust symbol demangling.
  *
  * Rust legacy names (_ZN...17h<16 hex>E) are decoded by our own code ($LT$ and friends, ".."
  * -> "::") and the trailing ::h<hash> is dropped. Rust v0 (_R...): plain paths (crate::mod::fn,
