@@ -7,11 +7,7 @@
  * Built by build.sh as: split (non-PIE), split_pie (PIE), split_lib (hot functions in
  * libsplithot.so), split_strip (PIE, stripped: only .dynsym names, via -rdynamic).
  * Prints "ready <pid>" once all threads run. */
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-#include <unistd.h>
+#include "workload.h"
 
 #ifdef SPLIT_LIB
 unsigned long hot_a(unsigned long n);
@@ -22,15 +18,7 @@ unsigned long hot_b(unsigned long n);
 
 #define K 40000ul
 
-static double seconds;
 static volatile unsigned long sink;
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 __attribute__((noinline)) void *worker(void *arg);
 __attribute__((noinline)) void *worker(void *arg)
@@ -50,19 +38,4 @@ __attribute__((noinline)) void *worker(void *arg)
 	return NULL;
 }
 
-int main(int argc, char **argv)
-{
-	int threads = argc > 2 ? atoi(argv[2]) : 1;
-	pthread_t tids[64];
-	seconds = argc > 1 ? atof(argv[1]) : 5;
-	if (threads < 1 || threads > 64)
-		threads = 1;
-	for (int i = 1; i < threads; i++)
-		pthread_create(&tids[i], NULL, worker, NULL);
-	printf("ready %d\n", (int)getpid());
-	fflush(stdout);
-	worker(NULL);
-	for (int i = 1; i < threads; i++)
-		pthread_join(tids[i], NULL);
-	return 0;
-}
+WORKLOAD_MAIN(worker)
