@@ -1,9 +1,11 @@
 /* container.c — see container.h. */
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "container.h"
 
@@ -143,7 +145,96 @@ out:
 	return rc;
 }
 
-int container_name_of_pid(const char *proc_root, const char *docker_root, pid_t pid,
+/* Split "<a>_<b>_<c>" at its first and last '_' (Kubernetes names and namespaces have none). */
+static int split3(const char *s, size_t len, const char **b, size_t *blen, const char **c)
+{
+	const char *u1 = memchr(s, '_', len), *u2 = NULL;
+	for (const char *q = s + len; q-- > s;)
+		if (*q == '_') {
+			u2 = q;
+			break;
+		}
+	if (!u1 || u2 == u1 || u1 == s || u2 + 1 == s + len || u2 == u1 + 1)
+		return -1;
+	*b = u1 + 1;
+	*blen = (size_t)(u2 - u1 - 1);
+	*c = u2 + 1;
+	return 0;
+}
+
+int container_kube_name(const char *link_target, char *out, size_t n)
+{
+	/* .../pods/<namespace>_<pod>_<pod uid>/<container>/<restart count>.log */
+	const char *end = link_target + strlen(link_target), *seg[3] = { 0 }, *p = end;
+	size_t seglen[3], pdlen, podlen;
+	const char *pod, *uid;
+	int k = 3, w;
+	while (k > 0 && p > link_target) {
+		const char *e = p;
+		while (p > link_target && p[-1] != '/')
+			p--;
+		seg[--k] = p;
+		seglen[k] = (size_t)(e - p);
+		if (p > link_target)
+			p--; /* the '/' */
+	}
+	if (k != 0 || seglen[2] < 5 || strcmp(seg[2] + seglen[2] - 4, ".log") != 0 ||
+	    seglen[1] == 0)
+		return -EINVAL;
+	for (size_t i = 0; i + 4 < seglen[2]; i++)
+		if (!isdigit((unsigned char)seg[2][i]))
+			return -EINVAL;
+	pdlen = seglen[0];
+	if (split3(seg[0], pdlen, &pod, &podlen, &uid))
+		return -EINVAL;
+	/* dockershim's name, which gProfiler also builds for CRI containers:
+	 * k8s_<container>_<pod>_<namespace>_<pod uid>_<restart count> */
+	w = snprintf(out, n, "k8s_%.*s_%.*s_%.*s_%.*s_%.*s", (int)seglen[1], seg[1], (int)podlen, pod,
+		     (int)(pod - 1 - seg[0]), seg[0], (int)(seg[0] + pdlen - uid), uid,
+		     (int)(seglen[2] - 4), seg[2]);
+	if (w < 0 || (size_t)w >= n) {
+		if (n)
+			out[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+/* Kubernetes, whatever the runtime: the kubelet links each container's log as
+ * <log_root>/containers/<pod>_<namespace>_<container>-<container id>.log -> the pod log. */
+static int kube_name(const char *log_root, const char *id, char *out, size_t n)
+{
+	char dir[512], path[1024], target[1024];
+	size_t idlen = strlen(id);
+	struct dirent *de;
+	ssize_t got;
+	DIR *d;
+	int rc = -ENOENT;
+
+	snprintf(dir, sizeof(dir), "%s/containers", log_root);
+	d = opendir(dir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)) != NULL) {
+		size_t len = strlen(de->d_name);
+		if (len < idlen + 5 || de->d_name[len - idlen - 5] != '-' ||
+		    strncmp(de->d_name + len - idlen - 4, id, idlen) != 0 ||
+		    strcmp(de->d_name + len - 4, ".log") != 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
+			break;
+		got = readlink(path, target, sizeof(target) - 1);
+		if (got <= 0)
+			break;
+		target[got] = '\0';
+		rc = container_kube_name(target, out, n);
+		break;
+	}
+	closedir(d);
+	return rc;
+}
+
+int container_name_of_pid(const char *proc_root, const struct container_roots *roots, pid_t pid,
 			  char *out, size_t n)
 {
 	char path[128], text[4096];
@@ -162,9 +253,16 @@ int container_name_of_pid(const char *proc_root, const char *docker_root, pid_t 
 	text[got] = '\0';
 	if (!container_parse_cgroup(text, &info))
 		return 0;
-	if (docker_root && (info.kind == CONTAINER_DOCKER || info.kind == CONTAINER_OTHER) &&
-	    docker_name(docker_root, info.id, out, n) == 0)
+	if (roots && roots->docker &&
+	    (info.kind == CONTAINER_DOCKER || info.kind == CONTAINER_OTHER) &&
+	    docker_name(roots->docker, info.id, out, n) == 0)
 		return 1;
+	if (roots && roots->kube_logs && kube_name(roots->kube_logs, info.id, out, n) == 0) {
+		for (char *s = out; *s; s++)
+			if (*s == ';' || (unsigned char)*s < 0x20)
+				*s = '_';
+		return 1;
+	}
 	snprintf(out, n, "%.12s", info.id);
 	return 1;
 }

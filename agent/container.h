@@ -5,7 +5,10 @@
  * "kubepods-...-pod<uid>.slice/..."), cgroup v1 and v2.
  *
  * The name is the Docker container name when /var/lib/docker/containers/<id>/config.v2.json
- * says it, else the first 12 hex digits of the container id (what `docker ps` shows).
+ * says it; else, for Kubernetes pods on any runtime (containerd, CRI-O), the name dockershim
+ * used (k8s_<container>_<pod>_<namespace>_<pod uid>_<restarts>, as gProfiler reports it), read
+ * from the kubelet's log link /var/log/containers/<pod>_<namespace>_<container>-<id>.log; else
+ * the first 12 hex digits of the container id (what `docker ps` shows).
  * Host processes have no container: the name is "".
  */
 #ifndef FP_CONTAINER_H
@@ -35,10 +38,21 @@ struct container_info {
  * the process is on the host (info->kind = CONTAINER_NONE). Pure; never fails. */
 int container_parse_cgroup(const char *text, struct container_info *info);
 
+/* Where container names are looked up; NULL members (or roots) skip that look-up. */
+struct container_roots {
+	const char *docker;      /* "/var/lib/docker": containers/<id>/config.v2.json */
+	const char *kube_logs;   /* "/var/log": the kubelet's containers/<pod>_<ns>_<ctr>-<id>.log */
+};
+
 /* Name of pid's container into out ("" for host processes or when /proc is unreadable).
- * docker_root is "/var/lib/docker" unless testing (NULL: do not look names up).
  * Returns 1 (container), 0 (host or unknown). */
-int container_name_of_pid(const char *proc_root, const char *docker_root, pid_t pid,
+int container_name_of_pid(const char *proc_root, const struct container_roots *roots, pid_t pid,
 			  char *out, size_t n);
+
+/* The name of a Kubernetes container from the target of its kubelet log link
+ * (".../pods/<namespace>_<pod>_<uid>/<container>/<restart>.log"), built as dockershim did and
+ * gProfiler does for CRI runtimes: k8s_<container>_<pod>_<namespace>_<uid>_<restart>.
+ * 0, or -EINVAL (not such a path) / -ENAMETOOLONG (out[0] = '\0'). Exposed for tests. */
+int container_kube_name(const char *link_target, char *out, size_t n);
 
 #endif

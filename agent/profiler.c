@@ -211,7 +211,8 @@ int profiler_run(const struct profiler_cfg *o, volatile sig_atomic_t *stop, char
 	}
 	scfg.namer = snapshot_namer_sym(sym);
 	scfg.proc_root = "/proc";
-	scfg.docker_root = "/var/lib/docker";
+	scfg.containers.docker = "/var/lib/docker";
+	scfg.containers.kube_logs = "/var/log";
 	{
 		/* Python processes: named frames from the reader, their native samples dropped */
 		struct pyrt_config pc = {

@@ -197,14 +197,14 @@ static const char *container_of(struct snapshot *s, uint32_t tgid)
 			return c->name;
 		if (c->tgid == 0) {
 			c->tgid = tgid;
-			container_name_of_pid(s->cfg.proc_root, s->cfg.docker_root, (pid_t)tgid, c->name,
+			container_name_of_pid(s->cfg.proc_root, &s->cfg.containers, (pid_t)tgid, c->name,
 					      sizeof(c->name));
 			col_frame_sanitize(c->name);
 			return c->name;
 		}
 	}
 	/* table crowded: look it up without remembering */
-	container_name_of_pid(s->cfg.proc_root, s->cfg.docker_root, (pid_t)tgid, s->name,
+	container_name_of_pid(s->cfg.proc_root, &s->cfg.containers, (pid_t)tgid, s->name,
 			      sizeof(s->name));
 	return col_frame_sanitize(s->name);
 }

@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "container.h"
 #include "sampler.h"
 #include "collapsed.h"
 #include "buf.h"
@@ -38,7 +39,7 @@ struct snapshot_namer {
 struct snapshot_config {
 	struct snapshot_namer namer;
 	const char *proc_root;     /* "/proc" unless testing */
-	const char *docker_root;   /* "/var/lib/docker", NULL to skip container name look-ups */
+	struct container_roots containers; /* name look-ups; all NULL (tests) to skip them */
 	size_t max_stacks;         /* distinct stacks per profile; 0 = 65536 */
 	size_t max_memo;           /* memoized addresses per snapshot; 0 = 131072 */
 	/* Processes whose stacks come from a runtime reader (py_runtime.h): their native samples

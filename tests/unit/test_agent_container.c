@@ -1,4 +1,5 @@
 /* test_agent_container.c — cgroup path -> container id / name, table-driven. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +96,8 @@ T_TEST(name_of_pid_short_id_and_docker_name)
 		mkdir(cdir, 0755);
 		snprintf(cfg, sizeof(cfg), "%s/config.v2.json", cdir);
 		write_file(cfg, "{\"ID\":\"" ID "\",\"Name\":\"/web;frontend\",\"State\":{}}");
-		T_CHECK(container_name_of_pid(path, droot, 42, name, sizeof(name)) == 1);
+		struct container_roots roots = { .docker = droot };
+		T_CHECK(container_name_of_pid(path, &roots, 42, name, sizeof(name)) == 1);
 		T_CHECKF(strcmp(name, "web_frontend") == 0, "docker name '%s'", name);
 		unlink(cfg);
 		rmdir(cdir);
@@ -107,9 +109,66 @@ T_TEST(name_of_pid_short_id_and_docker_name)
 	T_CHECK(system(path) == 0);
 }
 
+T_TEST(kube_name_from_log_link)
+{
+	char out[160];
+	T_CHECK(container_kube_name("/var/log/pods/default_web-7d4f9c_0b6c1a52-3e3f-4bd4-9a55-1c2d3e4f5a6b/nginx/2.log",
+				    out, sizeof(out)) == 0);
+	T_CHECKF(strcmp(out, "k8s_nginx_web-7d4f9c_default_0b6c1a52-3e3f-4bd4-9a55-1c2d3e4f5a6b_2") == 0,
+		 "'%s'", out);
+	/* relative targets, as some kubelets write them */
+	T_CHECK(container_kube_name("../pods/kube-system_coredns-abc_11111111-2222-3333-4444-555555555555/coredns/0.log",
+				    out, sizeof(out)) == 0);
+	T_CHECKF(strcmp(out, "k8s_coredns_coredns-abc_kube-system_11111111-2222-3333-4444-555555555555_0") == 0,
+		 "'%s'", out);
+	/* not a pod log path: refused, never half a name */
+	T_CHECK(container_kube_name("/var/log/pods/nounderscore/ctr/0.log", out, sizeof(out)) == -EINVAL);
+	T_CHECK(container_kube_name("/var/log/pods/ns_pod_uid/ctr/zero.log", out, sizeof(out)) == -EINVAL);
+	T_CHECK(container_kube_name("/var/log/pods/ns_pod_uid/ctr/0.txt", out, sizeof(out)) == -EINVAL);
+	T_CHECK(container_kube_name("ctr/0.log", out, sizeof(out)) == -EINVAL);
+	T_CHECK(container_kube_name("/ns__uid/ctr/0.log", out, sizeof(out)) == -EINVAL);
+	T_CHECK(container_kube_name("", out, sizeof(out)) == -EINVAL);
+	T_CHECK(container_kube_name("/p/ns_pod_uid/ctr/0.log", out, 10) == -ENAMETOOLONG && out[0] == '\0');
+}
+
+T_TEST(name_of_pid_kubernetes_containerd)
+{
+	char dir[] = "/tmp/fp-kube-XXXXXX", path[512], name[160], link[700], proc[600];
+	struct container_roots roots;
+	if (!mkdtemp(dir))
+		T_SKIP("mkdtemp failed");
+	snprintf(proc, sizeof(proc), "%s/proc", dir);
+	mkdir(proc, 0755);
+	snprintf(path, sizeof(path), "%s/proc/42", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/proc/42/cgroup", dir);
+	write_file(path, "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod0b6c1a52_3e3f_4bd4_9a55_1c2d3e4f5a6b.slice/cri-containerd-" ID ".scope\n");
+	snprintf(path, sizeof(path), "%s/log", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/log/containers", dir);
+	mkdir(path, 0755);
+	/* another container's link first, one whose id only ends like ours */
+	snprintf(link, sizeof(link), "%s/log/containers/other_default_side-aa" ID ".log", dir);
+	T_CHECK(symlink("/var/log/pods/default_other_x/side/0.log", link) == 0);
+	snprintf(link, sizeof(link), "%s/log/containers/web-7d4f9c_default_nginx-" ID ".log", dir);
+	T_CHECK(symlink("/var/log/pods/default_web-7d4f9c_0b6c1a52-3e3f-4bd4-9a55-1c2d3e4f5a6b/nginx/1.log", link) == 0);
+	snprintf(path, sizeof(path), "%s/log", dir);
+	roots = (struct container_roots){ .docker = NULL, .kube_logs = path };
+	T_CHECK(container_name_of_pid(proc, &roots, 42, name, sizeof(name)) == 1);
+	T_CHECKF(strcmp(name, "k8s_nginx_web-7d4f9c_default_0b6c1a52-3e3f-4bd4-9a55-1c2d3e4f5a6b_1") == 0, "'%s'", name);
+	/* no kubelet logs (not Kubernetes, or not mounted): the short id */
+	roots.kube_logs = "/nonexistent";
+	T_CHECK(container_name_of_pid(proc, &roots, 42, name, sizeof(name)) == 1);
+	T_CHECKF(strcmp(name, "3f4e1c2b9a8d") == 0, "'%s'", name);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	T_CHECK(system(path) == 0);
+}
+
 int main(void)
 {
 	T_RUN(parse_cgroup_table);
 	T_RUN(name_of_pid_short_id_and_docker_name);
+	T_RUN(kube_name_from_log_link);
+	T_RUN(name_of_pid_kubernetes_containerd);
 	return t_done();
 }
