@@ -30,7 +30,7 @@ WARN := -Wall -Wextra -Werror -Wvla -Wstrict-prototypes -Wformat=2
 CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SANFLAGS) -fno-omit-frame-pointer \
 	-Ishared -Iserver -Iagent -I$(B) -MMD -MP
-LDLIBS := -lmicrohttpd -ljansson -lcurl -lbpf -lelf -lsqlite3 -lz -luuid -lpthread -lm
+LDLIBS := -lmicrohttpd -ljansson -lcurl -lbpf -lelf -lsqlite3 -lz -luuid -ldl -lpthread -lm
 ALL_LDFLAGS := -Wl,--as-needed $(LDFLAGS) $(SANFLAGS)
 
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')

@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <linux/perf_event.h>
+#include <asm/perf_regs.h>
 
 #include "perfev.h"
 #include "hostinfo.h"
@@ -20,7 +21,7 @@
 #define RING_PAGES     16          /* data pages per CPU (power of two): 64 KiB */
 #define COMM_SLOTS     4096        /* tid -> comm cache per snapshot (open addressing) */
 #define STACK_DUMP     16          /* user stack bytes per sample: the leaf's return address */
-#define MAX_RECORD     (8 + 8 + 8 + 8 * (SAMPLER_MAX_DEPTH + 8) + 8 + STACK_DUMP + 8)
+#define MAX_RECORD     (8 + 8 + 8 + 8 * (SAMPLER_MAX_DEPTH + 8) + 16 + 8 + STACK_DUMP + 8)
 
 struct agg_entry {
 	struct agg_entry *next;
@@ -177,29 +178,35 @@ static uint64_t hash_stack(uint32_t tgid, uint32_t pid, const uint64_t *k, uint3
 	return h ^ (h >> 29);
 }
 
+static bool read_code(uint32_t tgid, uint64_t addr, void *out, size_t n)
+{
+	struct iovec local = { out, n }, remote = { (void *)(uintptr_t)addr, n };
+	return process_vm_readv((pid_t)tgid, &local, 1, &remote, 1, 0) == (ssize_t)n;
+}
+
 /* The return address a frame-pointer chain skipped (see sampler_leaf_ret_slot): the code at the
- * user leaf ip is read from the live process, the slot from the stack the kernel dumped. */
+ * user leaf ip is read from the live process, the slot from the stack the kernel dumped, and the
+ * word there is taken only if a call precedes it. 64-bit user code only. */
 static uint64_t leaf_caller(uint32_t tgid, uint64_t ip, const uint8_t *stack, uint64_t stack_len)
 {
-	unsigned char code[SAMPLER_LEAF_CODE_LEN];
-	struct iovec local = { code, sizeof(code) }, remote = { (void *)(uintptr_t)(ip - 1), sizeof(code) };
+	unsigned char code[SAMPLER_LEAF_CODE_LEN], call[SAMPLER_CALL_CODE_LEN];
 	uint64_t ret;
 	int slot, have_prev = 1;
 
-	if (tgid == 0 || stack_len < sizeof(ret))
+	if (tgid == 0 || !stack || stack_len < sizeof(ret))
 		return 0;
-	if (process_vm_readv((pid_t)tgid, &local, 1, &remote, 1, 0) != (ssize_t)sizeof(code)) {
+	if (!read_code(tgid, ip - 1, code, sizeof(code))) {
 		have_prev = 0;
-		local.iov_base = code + 1;
-		local.iov_len = remote.iov_len = sizeof(code) - 1;
-		remote.iov_base = (void *)(uintptr_t)ip;
-		if (process_vm_readv((pid_t)tgid, &local, 1, &remote, 1, 0) != (ssize_t)(sizeof(code) - 1))
+		if (!read_code(tgid, ip, code + 1, sizeof(code) - 1))
 			return 0; /* exited, or not readable */
 	}
 	slot = sampler_leaf_ret_slot(code, have_prev);
 	if (slot < 0 || (uint64_t)(slot + 1) * sizeof(ret) > stack_len)
 		return 0;
 	memcpy(&ret, stack + slot * sizeof(ret), sizeof(ret));
+	if (ret < sizeof(call) || !read_code(tgid, ret - sizeof(call), call, sizeof(call)) ||
+	    !sampler_after_call(call))
+		return 0;
 	return ret;
 }
 
@@ -260,19 +267,25 @@ static void handle_record(struct perfev *p, const struct perf_event_header *hdr)
 	size_t len = hdr->size - sizeof(*hdr);
 	if (hdr->type == PERF_RECORD_SAMPLE) {
 		uint32_t pid, tid;
-		uint64_t nr;
+		uint64_t nr, abi = PERF_SAMPLE_REGS_ABI_NONE, size = 0, dyn = 0;
+		const uint8_t *stack = NULL;
+		size_t off;
 		if (len < 16)
 			return;
 		memcpy(&pid, r, 4);
 		memcpy(&tid, r + 4, 4);
 		memcpy(&nr, r + 8, 8);
-		uint64_t size = 0, dyn = 0;
-		const uint8_t *stack = NULL;
 		if (nr > (len - 16) / 8)
 			return;
-		/* then PERF_SAMPLE_STACK_USER: u64 size, size bytes, u64 dyn_size (when size > 0) */
-		size_t off = 16 + nr * 8;
+		off = 16 + nr * 8;
+		/* then PERF_SAMPLE_REGS_USER: u64 abi, and the ip unless abi is NONE. Only 64-bit
+		 * user code gets its leaf's caller (32-bit return addresses are 4 bytes). */
 		if (len >= off + 8) {
+			memcpy(&abi, r + off, 8);
+			off += 8 + (abi != PERF_SAMPLE_REGS_ABI_NONE ? 8 : 0);
+		}
+		/* then PERF_SAMPLE_STACK_USER: u64 size, size bytes, u64 dyn_size (when size > 0) */
+		if (abi == PERF_SAMPLE_REGS_ABI_64 && len >= off + 8) {
 			memcpy(&size, r + off, 8);
 			if (size && size <= STACK_DUMP && len >= off + 8 + size + 8) {
 				stack = r + off + 8;
@@ -382,8 +395,10 @@ struct perfev *perfev_new(const struct sampler_config *cfg)
 			.config = PERF_COUNT_SW_CPU_CLOCK,
 			.freq = 1,
 			.sample_freq = cfg->frequency,
-			.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_STACK_USER,
+			.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER |
+				       PERF_SAMPLE_STACK_USER,
 			.sample_max_stack = SAMPLER_MAX_DEPTH,
+			.sample_regs_user = 1ull << PERF_REG_X86_IP,   /* for the ABI; must be non-zero */
 			.sample_stack_user = STACK_DUMP,
 			.wakeup_events = 32,
 			.disabled = 1,

@@ -1,9 +1,10 @@
 /* perfev.h — the fallback sampler: perf_event_open(PERF_COUNT_SW_CPU_CLOCK) on every online
- * CPU with PERF_SAMPLE_TID | PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_STACK_USER (16 bytes: where
- * the return address a frame-pointer chain skips in a prologue lies) into mmap'ed ring
- * buffers, read in-process and aggregated in user space into the same struct sample_stack the
- * BPF sampler produces. No BPF, no perf binary. --pids and the own-pid exclusion are applied
- * in user space. Not thread-safe: one thread polls and drains. */
+ * CPU with PERF_SAMPLE_TID | PERF_SAMPLE_CALLCHAIN, plus PERF_SAMPLE_REGS_USER (for the ABI)
+ * and PERF_SAMPLE_STACK_USER (16 bytes: where the return address a frame-pointer chain skips
+ * in a prologue lies), into mmap'ed ring buffers, read in-process and aggregated in user space
+ * into the same struct sample_stack the BPF sampler produces. No BPF, no perf binary. --pids
+ * and the own-pid exclusion are applied in user space. Not thread-safe: one thread polls and
+ * drains. */
 #ifndef FP_PERFEV_H
 #define FP_PERFEV_H
 

@@ -63,20 +63,20 @@ static __always_inline void note_stack_err(__u32 g, long id)
 }
 
 /* The return address a frame-pointer chain skips when the user leaf is sampled in its
- * prologue or at its ret (see sampler_leaf_ret_slot), 0 when none is missing. The user
- * registers come from the task, so a sample taken in the kernel (a page fault on the push)
- * is covered as well. */
-static __always_inline __u64 leaf_caller(void)
+ * prologue or at its ret (see sampler_leaf_ret_slot), 0 when none is missing or it cannot be
+ * told. Only for samples taken in 64-bit user mode (cs is __USER_CS): their registers are the
+ * sample's own, and 32-bit code has 4-byte return addresses. No helper newer than the program's
+ * others, so kernels before 5.15 still load it. */
+static __always_inline __u64 leaf_caller(struct bpf_perf_event_data *ctx)
 {
-	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-	unsigned char code[SAMPLER_LEAF_CODE_LEN] = {};
-	__u64 ip, sp, ret = 0;
+	unsigned char code[SAMPLER_LEAF_CODE_LEN] = {}, call[SAMPLER_CALL_CODE_LEN] = {};
+	__u64 ip = ctx->regs.ip, sp = ctx->regs.sp, ret = 0;
 	int have_prev = 1, slot;
 
-	if (!regs)
+	/* one 8-byte load (the only size the context allows): newer kernels split cs into
+	 * 16-bit fields */
+	if ((*(volatile __u64 *)&ctx->regs.cs & 0xffff) != 0x33)
 		return 0;
-	ip = regs->ip;
-	sp = regs->sp;
 	if (bpf_probe_read_user(code, sizeof(code), (void *)(ip - 1))) {
 		/* ip at the start of a page whose predecessor is not mapped */
 		have_prev = 0;
@@ -84,7 +84,10 @@ static __always_inline __u64 leaf_caller(void)
 			return 0;
 	}
 	slot = sampler_leaf_ret_slot(code, have_prev);
-	if (slot < 0 || bpf_probe_read_user(&ret, sizeof(ret), (void *)(sp + 8 * slot)))
+	if (slot < 0 || bpf_probe_read_user(&ret, sizeof(ret), (void *)(sp + 8 * slot)) ||
+	    ret < sizeof(call) ||
+	    bpf_probe_read_user(call, sizeof(call), (void *)(ret - sizeof(call))) ||
+	    !sampler_after_call(call))
 		return 0;
 	return ret;
 }
@@ -128,7 +131,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	if (key.user_stack_id < 0)
 		note_stack_err(g, key.user_stack_id);
 	else
-		key.leaf_caller = leaf_caller();
+		key.leaf_caller = leaf_caller(ctx);
 
 	val = bpf_map_lookup_elem(counts, &key);
 	if (val) {

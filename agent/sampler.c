@@ -204,7 +204,9 @@ static uint32_t read_stack(int fd, int32_t id, uint64_t *ips)
 void sampler_insert_leaf_caller(uint64_t *ips, uint32_t *n, uint32_t cap, uint64_t caller)
 {
 	uint32_t len = *n;
-	if (!caller || len == 0 || (len > 1 && ips[1] == caller))
+	/* ips[1] == caller: the unwinder had it already (a kernel that handles prologues); this
+	 * also hides one level of direct recursion sampled in its prologue, the lesser harm */
+	if (!caller || len == 0 || cap < 2 || len > cap || (len > 1 && ips[1] == caller))
 		return;
 	if (len == cap)
 		len--; /* full: the root-most frame gives way */
@@ -261,6 +263,7 @@ int sampler_peek(struct sampler *s, sample_fn fn, void *ctx)
 		memcpy(st.comm, next.comm, SAMPLER_COMM_LEN);
 		st.comm[SAMPLER_COMM_LEN - 1] = '\0';
 		st.nuser = read_stack(sfd, next.user_stack_id, s->uips);
+		sampler_insert_leaf_caller(s->uips, &st.nuser, SAMPLER_MAX_DEPTH + 1, next.leaf_caller);
 		st.user = s->uips;
 		st.kern = s->ips;
 		if (st.nuser)

@@ -31,6 +31,9 @@ enum sampler_counter {
  * c holds the byte before ip (c[0], valid when have_prev) and the 8 bytes from ip (c[1..8]).
  * Returns the 8-byte stack slot above sp that holds the return address (0 or 1), or -1 when the
  * code at ip is none of those canonical patterns (the frame is in place, or cannot be told).
+ * For 64-bit code only. The word in that slot is then taken only if the bytes before it end in
+ * a call (sampler_after_call): a `ret` used as a jump, or hand-written code that merely looks
+ * like a prologue, must not add a frame that is not there.
  * Shared by the BPF sampler and the perf_event fallback. */
 static inline __attribute__((always_inline)) int sampler_leaf_ret_slot(const unsigned char *c,
 								       int have_prev)
@@ -48,6 +51,37 @@ static inline __attribute__((always_inline)) int sampler_leaf_ret_slot(const uns
 	return -1;
 }
 #define SAMPLER_LEAF_CODE_LEN 9
+
+/* Whether the 7 bytes b[0..6] just before a return address end in a call instruction: call
+ * rel32 (e8, 5 bytes) or call r/m64 (ff /2, 2 to 7 bytes by its ModRM, SIB and displacement;
+ * a REX prefix before the ff changes nothing here). */
+#define SAMPLER_CALL_CODE_LEN 7
+static inline __attribute__((always_inline)) int sampler_after_call(const unsigned char *b)
+{
+	if (b[2] == 0xe8)
+		return 1;
+	for (int len = 2; len <= 7; len++) {
+		const unsigned char *op = b + 7 - len;
+		unsigned char modrm = op[1], mod = modrm >> 6, rm = modrm & 7;
+		int want = 2;
+		if (op[0] != 0xff || ((modrm >> 3) & 7) != 2)
+			continue;
+		if (mod != 3 && rm == 4) {          /* a SIB byte follows */
+			if (len < 3)
+				continue;
+			want++;
+			if (mod == 0 && (op[2] & 7) == 5)
+				want += 4;                  /* no base: disp32 */
+		}
+		if (mod == 1)
+			want += 1;
+		else if (mod == 2 || (mod == 0 && rm == 5))
+			want += 4;                          /* disp32, or rip-relative */
+		if (want == len)
+			return 1;
+	}
+	return 0;
+}
 
 #ifdef __bpf__
 /* BPF side: vmlinux.h provides the fixed-width types */
