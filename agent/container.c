@@ -202,8 +202,10 @@ int container_kube_name(const char *link_target, char *out, size_t n)
 
 /* Kubernetes, whatever the runtime: the kubelet links each container's log as
  * <log_root>/containers/<pod>_<namespace>_<container>-<container id>.log -> the pod log. */
-static int kube_name(const char *log_root, const char *id, char *out, size_t n)
+static int kube_name(const char *log_root, const struct container_info *info, char *out,
+		     size_t n)
 {
+	const char *id = info->id;
 	char dir[512], path[1024], target[1024];
 	size_t idlen = strlen(id);
 	struct dirent *de;
@@ -211,7 +213,8 @@ static int kube_name(const char *log_root, const char *id, char *out, size_t n)
 	DIR *d;
 	int rc = -ENOENT;
 
-	snprintf(dir, sizeof(dir), "%s/containers", log_root);
+	if (snprintf(dir, sizeof(dir), "%s/containers", log_root) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
 	d = opendir(dir);
 	if (!d)
 		return -errno;
@@ -223,11 +226,16 @@ static int kube_name(const char *log_root, const char *id, char *out, size_t n)
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >= (int)sizeof(path))
 			break;
-		got = readlink(path, target, sizeof(target) - 1);
-		if (got <= 0)
-			break;
+		got = readlink(path, target, sizeof(target));
+		if (got <= 0 || (size_t)got >= sizeof(target))
+			break; /* unreadable, or too long to be whole */
 		target[got] = '\0';
 		rc = container_kube_name(target, out, n);
+		/* the cgroup path names the pod too: both must agree */
+		if (rc == 0 && info->pod_uid[0] && !strstr(out, info->pod_uid)) {
+			out[0] = '\0';
+			rc = -ESTALE;
+		}
 		break;
 	}
 	closedir(d);
@@ -257,7 +265,7 @@ int container_name_of_pid(const char *proc_root, const struct container_roots *r
 	    (info.kind == CONTAINER_DOCKER || info.kind == CONTAINER_OTHER) &&
 	    docker_name(roots->docker, info.id, out, n) == 0)
 		return 1;
-	if (roots && roots->kube_logs && kube_name(roots->kube_logs, info.id, out, n) == 0) {
+	if (roots && roots->kube_logs && kube_name(roots->kube_logs, &info, out, n) == 0) {
 		for (char *s = out; *s; s++)
 			if (*s == ';' || (unsigned char)*s < 0x20)
 				*s = '_';

@@ -14,7 +14,6 @@
 
 #define NAME_MAX_LEN     512
 #define CONT_SLOTS       4096          /* processes whose container is remembered per snapshot */
-#define CONT_NAME_LEN    128
 #define KERNEL_TGID      UINT32_MAX    /* memo key for kernel addresses */
 
 struct memo_slot {
@@ -26,7 +25,7 @@ struct memo_slot {
 
 struct cont_slot {
 	uint32_t tgid;                 /* 0 = empty */
-	char name[CONT_NAME_LEN];
+	char *name;                    /* NULL: on the host (Kubernetes names run to 400 bytes) */
 };
 
 struct snapshot {
@@ -72,6 +71,17 @@ static void memo_clear(struct snapshot *s)
 	s->memo_used = 0;
 }
 
+static void conts_clear(struct snapshot *s)
+{
+	if (!s->conts)
+		return;
+	for (uint32_t i = 0; i < CONT_SLOTS; i++) {
+		free(s->conts[i].name);
+		s->conts[i].name = NULL;
+		s->conts[i].tgid = 0;
+	}
+}
+
 struct snapshot *snapshot_new(const struct snapshot_config *cfg)
 {
 	struct snapshot *s = calloc(1, sizeof(*s));
@@ -111,6 +121,7 @@ void snapshot_free(struct snapshot *s)
 		memo_clear(s);
 	free(s->memo);
 	free(s->memo_idx);
+	conts_clear(s);
 	free(s->conts);
 	col_agg_free(s->agg);
 	buf_release(&s->line);
@@ -125,7 +136,7 @@ int snapshot_begin(struct snapshot *s)
 	col_agg_free(s->agg);
 	s->agg = fresh;
 	memo_clear(s);
-	memset(s->conts, 0, CONT_SLOTS * sizeof(*s->conts));
+	conts_clear(s);
 	if (s->cfg.namer.begin)
 		s->cfg.namer.begin(s->cfg.namer.ctx);
 	return 0;
@@ -194,13 +205,15 @@ static const char *container_of(struct snapshot *s, uint32_t tgid)
 	for (uint32_t probe = 0; probe < 32; probe++) {
 		struct cont_slot *c = &s->conts[(h + probe) & (CONT_SLOTS - 1)];
 		if (c->tgid == tgid)
-			return c->name;
+			return c->name ? c->name : none;
 		if (c->tgid == 0) {
+			container_name_of_pid(s->cfg.proc_root, &s->cfg.containers, (pid_t)tgid,
+					      s->name, sizeof(s->name));
+			col_frame_sanitize(s->name);
+			if (s->name[0] && !(c->name = strdup(s->name)))
+				return s->name; /* not remembered: looked up again next time */
 			c->tgid = tgid;
-			container_name_of_pid(s->cfg.proc_root, &s->cfg.containers, (pid_t)tgid, c->name,
-					      sizeof(c->name));
-			col_frame_sanitize(c->name);
-			return c->name;
+			return c->name ? c->name : none;
 		}
 	}
 	/* table crowded: look it up without remembering */
@@ -330,7 +343,7 @@ json_t *snapshot_header(const struct snapshot *s, const struct snapshot_meta *m)
 		for (uint32_t i = 0; i < CONT_SLOTS; i++) {
 			const char *name = s->conts[i].name;
 			bool seen = false;
-			if (!s->conts[i].tgid || !name[0])
+			if (!s->conts[i].tgid || !name)
 				continue;
 			for (size_t j = 0; j < json_array_size(conts) && !seen; j++)
 				seen = strcmp(json_string_value(json_array_get(conts, j)), name) == 0;

@@ -156,6 +156,11 @@ T_TEST(name_of_pid_kubernetes_containerd)
 	roots = (struct container_roots){ .docker = NULL, .kube_logs = path };
 	T_CHECK(container_name_of_pid(proc, &roots, 42, name, sizeof(name)) == 1);
 	T_CHECKF(strcmp(name, "k8s_nginx_web-7d4f9c_default_0b6c1a52-3e3f-4bd4-9a55-1c2d3e4f5a6b_1") == 0, "'%s'", name);
+	/* a link naming another pod than the cgroup path does: not trusted, the short id */
+	unlink(link);
+	T_CHECK(symlink("/var/log/pods/default_web-7d4f9c_99999999-3e3f-4bd4-9a55-1c2d3e4f5a6b/nginx/1.log", link) == 0);
+	T_CHECK(container_name_of_pid(proc, &roots, 42, name, sizeof(name)) == 1);
+	T_CHECKF(strcmp(name, "3f4e1c2b9a8d") == 0, "'%s'", name);
 	/* no kubelet logs (not Kubernetes, or not mounted): the short id */
 	roots.kube_logs = "/nonexistent";
 	T_CHECK(container_name_of_pid(proc, &roots, 42, name, sizeof(name)) == 1);

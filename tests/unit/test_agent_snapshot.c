@@ -76,6 +76,63 @@ T_TEST(order_user_root_first_then_kernel)
 	snapshot_free(s);
 }
 
+/* A Kubernetes container name longer than the 127 bytes container names once had (long pod
+ * names are common; the kubelet's log link name, at most 255 bytes, bounds them) reaches every
+ * stack of the process whole. */
+T_TEST(long_kubernetes_container_name)
+{
+	char dir[] = "/tmp/fp-snapk-XXXXXX", path[1200], target[1200], pod[121], want[600];
+	const char *id = "3f4e1c2b9a8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f";
+	const char *uid = "0b6c1a52-3e3f-4bd4-9a55-1c2d3e4f5a6b";
+	struct snapshot_config cfg = { 0 };
+	struct snapshot *s;
+	struct collect c = { "" };
+	uint64_t user[] = { 0x1000 }, user2[] = { 0x2000 };
+	struct sample_stack a = { .tgid = 42, .pid = 42, .comm = "app", .count = 1, .nuser = 1, .user = user };
+	struct sample_stack b = { .tgid = 42, .pid = 43, .comm = "app", .count = 2, .nuser = 1, .user = user2 };
+	FILE *f;
+
+	if (!mkdtemp(dir))
+		T_SKIP("mkdtemp failed");
+	memset(pod, 'p', 120);
+	pod[120] = '\0';
+	snprintf(path, sizeof(path), "%s/proc", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/proc/42", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/proc/42/cgroup", dir);
+	f = fopen(path, "w");
+	T_CHECK(f != NULL);
+	if (!f)
+		return;
+	fprintf(f, "0::/kubepods/burstable/pod%s/%s\n", uid, id);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/log", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/log/containers", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/log/containers/%s_team-a_server-%s.log", dir, pod, id);
+	snprintf(target, sizeof(target), "/var/log/pods/team-a_%s_%s/server/3.log", pod, uid);
+	T_CHECK(symlink(target, path) == 0);
+	snprintf(want, sizeof(want), "0;k8s_server_%s_team-a_%s_3;app;", pod, uid);
+
+	cfg.namer.kernel = fake_kernel;
+	cfg.namer.user = fake_user;
+	snprintf(path, sizeof(path), "%s/proc", dir);
+	cfg.proc_root = path;
+	snprintf(target, sizeof(target), "%s/log", dir);
+	cfg.containers.kube_logs = target;
+	s = snapshot_new(&cfg);
+	T_CHECK(s && snapshot_begin(s) == 0);
+	T_CHECK(snapshot_add(s, &a) == 0 && snapshot_add(s, &b) == 0);
+	T_CHECK(col_agg_foreach(snapshot_stacks(s), true, collect_fn, &c) == 0);
+	T_CHECKF(strlen(want) > 160 && strncmp(c.text, want, strlen(want)) == 0, "got '%.120s...'", c.text);
+	T_CHECKF(strstr(strchr(c.text, '\n') + 1, want) != NULL, "second stack '%s'", c.text);
+	snapshot_free(s);
+	snprintf(path, sizeof(path), "rm -rf %s", dir);
+	T_CHECK(system(path) == 0);
+}
+
 T_TEST(kernel_only_and_user_only_and_empty)
 {
 	struct snapshot *s = new_snap(0);
@@ -297,6 +354,7 @@ T_TEST(output_files_symlinks_rotation)
 int main(void)
 {
 	T_RUN(order_user_root_first_then_kernel);
+	T_RUN(long_kubernetes_container_name);
 	T_RUN(kernel_only_and_user_only_and_empty);
 	T_RUN(memo_names_each_address_once_per_snapshot);
 	T_RUN(names_sanitized);
