@@ -116,15 +116,13 @@ T_TEST(start_stop_cycles_do_not_grow)
 	T_CHECKF(fd1 == fd0, "open fds grew from %ld to %ld over %d cycles", fd0, fd1, cycles);
 	T_CHECKF(th1 == th0, "threads grew from %ld to %ld", th0, th1);
 	/* The plain build is the measure (tests/run runs it too): a leak of even 2 KiB per cycle
-	 * would show as 2 MB. Under ASan each session's threads cost the sanitizer ~2 kB of
-	 * bookkeeping (measured: +2.2 MB per 1,000 cycles, 0 in the plain build), so the bound is
-	 * looser there; LeakSanitizer still checks every allocation at exit. */
-#if defined(__SANITIZE_ADDRESS__)
-	const long bound_kb = 4096;
-#else
-	const long bound_kb = 2048;
+	 * would show as 2 MB. Under ASan, RSS measures the sanitizer: its per-thread bookkeeping
+	 * for each session's threads grew RSS by 2.2 MB per 1,000 cycles on a quiet machine and
+	 * by 5.3 MB on a loaded one, with the plain build at +4 kB in the same runs. There the
+	 * growth is printed, not bounded; LeakSanitizer checks every allocation at exit. */
+#if !defined(__SANITIZE_ADDRESS__)
+	T_CHECKF(rss1 - rss0 < 2048, "RSS grew by %ld kB over %d cycles", rss1 - rss0, cycles);
 #endif
-	T_CHECKF(rss1 - rss0 < bound_kb, "RSS grew by %ld kB over %d cycles", rss1 - rss0, cycles);
 }
 
 int main(void)
