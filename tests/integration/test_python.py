@@ -12,6 +12,7 @@ normal (agent exits 0, its samples until then kept); the age filter leaves a you
 native sampling; an executable that maps libpython without an interpreter is logged at INFO and
 left to native sampling; line numbers appear with --python-add-line-numbers."""
 import glob
+import math
 import os
 import shutil
 import subprocess
@@ -42,6 +43,13 @@ def load(path):
         k = ";".join(frames)
         out[k] = out.get(k, 0) + count
     return out
+
+
+def split_tolerance(n, tol=5.0):
+    """Points around 75% a share of n samples may miss by: tol, widened to 4 standard
+    deviations of a 3:1 binomial when n is small (a short or CPU-starved run), so the check
+    tests the profiler and not the dice. n = 1,200 keeps 5 points; n = 260 allows 10.7."""
+    return max(tol, 400.0 * math.sqrt(0.1875 / max(n, 1)))
 
 
 def frame(name):
@@ -93,8 +101,9 @@ def run_pair(s, vers, exes):
         check(a + b >= 250, "3.%d: only %d samples of hot_a/hot_b: %s" % (
             m, a + b, sorted(stacks.items(), key=lambda kv: -kv[1])[:3]))
         share = 100.0 * a / (a + b)
-        check(abs(share - 75) <= 5, "3.%d: hot_a got %.1f%% of %d samples, want 75 +- 5" % (
-            m, share, a + b))
+        tol = split_tolerance(a + b)
+        check(abs(share - 75) <= tol, "3.%d: hot_a got %.1f%% of %d samples, want 75 +- %.1f" % (
+            m, share, a + b, tol))
         check(order_ok, "3.%d: worker is not the caller of hot_a/hot_b" % m)
         check(native == 0, "3.%d: %d native samples kept for a Python process" % (m, native))
         print("# 3.%d: hot_a %.1f%% of %d samples" % (m, share, a + b))
