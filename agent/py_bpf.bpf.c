@@ -14,6 +14,12 @@ const volatile __u32 self_tgid = 0;
 
 __u32 gen = 0;
 
+/* The latest sample of a thread missing from the thread table (a thread started since user
+ * space last read the process's threads). User space polls these through the mmap'ed .bss on
+ * every tick and reads that process's threads at once, not at its next scan a second later. */
+__u32 unknown_tgid = 0;
+__u32 unknown_seq = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, PYBPF_MAX_PROCS);
@@ -163,6 +169,8 @@ int py_sample(struct bpf_perf_event_data *ctx)
 	if (!tsp) {
 		key.flags |= PYBPF_F_NO_THREAD;
 		bump(g, PYBPF_CNT_NO_THREAD);
+		unknown_tgid = tgid;
+		__sync_fetch_and_add(&unknown_seq, 1);
 	} else if (w.st) {
 		tstate = *tsp;
 		w.pp = pp;

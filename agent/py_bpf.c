@@ -139,6 +139,15 @@ void pybpf_proc_del(struct pybpf *b, uint32_t tgid)
 	bpf_map_delete_elem(bpf_map__fd(b->skel->maps.procs), &tgid);
 }
 
+uint32_t pybpf_unknown_thread(struct pybpf *b, uint32_t *seq)
+{
+	uint32_t s = __atomic_load_n(&b->skel->bss->unknown_seq, __ATOMIC_ACQUIRE);
+	if (s == *seq)
+		return 0;
+	*seq = s;
+	return __atomic_load_n(&b->skel->bss->unknown_tgid, __ATOMIC_RELAXED);
+}
+
 int pybpf_thread_set(struct pybpf *b, uint32_t tid, uint64_t tstate)
 {
 	if (bpf_map_update_elem(bpf_map__fd(b->skel->maps.threads), &tid, &tstate, BPF_ANY))

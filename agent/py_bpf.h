@@ -93,6 +93,10 @@ void pybpf_proc_del(struct pybpf *b, uint32_t tgid);
 int pybpf_thread_set(struct pybpf *b, uint32_t tid, uint64_t tstate);
 void pybpf_thread_del(struct pybpf *b, uint32_t tid);
 
+/* The process of the latest sample whose thread was not in the thread table, when there was
+ * one since *seq (which it updates); else 0. No system call: reads the program's globals. */
+uint32_t pybpf_unknown_thread(struct pybpf *b, uint32_t *seq);
+
 /* One counted stack of the idle set: frames leaf first, borrowed for the call. */
 struct pybpf_sample {
 	uint32_t tgid, pid, flags;

@@ -22,6 +22,7 @@
 #define NOPY_SLOTS      8192     /* processes known not to be (readable) Python */
 #define KEY_MAX         (PY_STACK_MAX + 4096)
 #define PROC_THREADS    256
+#define QUICK_MIN_MS    50       /* a process's threads re-read this soon after a new one shows */
 
 struct proc {
 	pid_t pid;                   /* 0 = free slot */
@@ -40,6 +41,8 @@ struct proc {
 	bool own_pidns;              /* thread ids in its thread states are another namespace's */
 	uint32_t tids[PROC_THREADS]; /* threads in the BPF thread table */
 	size_t ntids;
+	int64_t quick_at_ms;         /* last early re-read of its threads (monotonic ms) */
+	int64_t quick_gap_ms;        /* wait before the next; doubles while they find nothing */
 };
 
 struct nopy {
@@ -74,6 +77,7 @@ struct pyrt {
 	size_t nxlat;
 	size_t nnew;
 	struct pybpf_counts bcounts;
+	uint32_t unknown_seq;        /* pybpf_unknown_thread's cursor */
 	uint64_t bpf_unnamed;        /* samples without Python frames (thread unknown yet...) */
 	char kframe[PY_STACK_MAX];
 	char fname[1024];
@@ -364,9 +368,11 @@ static int note_tid(void *ctx, uint32_t tid, uint64_t tstate)
 	return 0;
 }
 
-/* Refresh a BPF process's threads in the thread table. 0, -ESRCH (gone) or -errno. */
+/* Refresh a BPF process's threads in the thread table. The number of threads new to it,
+ * -ESRCH (gone) or -errno. */
 static int refresh_threads(struct pyrt *p, struct proc *pr)
 {
+	int added = 0;
 	int rc;
 	p->nnew = 0;
 	p->cur = pr;
@@ -386,9 +392,15 @@ static int refresh_threads(struct pyrt *p, struct proc *pr)
 		if (!still)
 			pybpf_thread_del(p->bpf, pr->tids[i]);
 	}
+	for (size_t j = 0; j < p->nnew; j++) {
+		bool known = false;
+		for (size_t i = 0; i < pr->ntids && !known; i++)
+			known = pr->tids[i] == p->newtids[j];
+		added += !known;
+	}
 	memcpy(pr->tids, p->newtids, p->nnew * sizeof(pr->tids[0]));
 	pr->ntids = p->nnew;
-	return rc < 0 ? rc : 0;
+	return rc < 0 ? rc : added;
 }
 
 /* Why BPF cannot serve pr, or NULL when it is described to the BPF program now. */
@@ -410,7 +422,7 @@ static const char *bpf_take(struct pyrt *p, struct proc *pr)
 		return rc == -ENOSPC ? "its process table is full" : "its process table refused it";
 	pr->in_bpf = true;
 	rc = refresh_threads(p, pr);
-	if (rc && rc != -ESRCH) {
+	if (rc < 0 && rc != -ESRCH) {
 		bpf_forget(p, pr);
 		return "its thread table is full or the threads cannot be read";
 	}
@@ -617,6 +629,41 @@ static void sample_all(struct pyrt *p)
 	}
 }
 
+/* A sample landed on a thread the BPF thread table does not know: a thread started since the
+ * process's threads were last read. Read them now rather than at the next scan, so a new thread
+ * loses one tick of Python frames, not up to a second. A process whose unknown thread is not
+ * Python at all (a native worker) would ask on every tick: its wait doubles, up to the scan
+ * period, while the re-reads find nothing new. Under wmu. */
+static void quick_refresh(struct pyrt *p)
+{
+	uint32_t tgid = pybpf_unknown_thread(p->bpf, &p->unknown_seq);
+	struct timespec ts;
+	struct proc *pr = NULL;
+	int64_t now;
+	int rc;
+
+	if (!tgid)
+		return;
+	for (size_t i = 0; i < PYRT_MAX_PROCS && !pr; i++)
+		if (p->procs[i].pid == (pid_t)tgid && p->procs[i].in_bpf && !p->procs[i].gone)
+			pr = &p->procs[i];
+	if (!pr)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (pr->quick_gap_ms == 0)
+		pr->quick_gap_ms = QUICK_MIN_MS;
+	if (pr->quick_at_ms && now - pr->quick_at_ms < pr->quick_gap_ms)
+		return;
+	pr->quick_at_ms = now;
+	rc = refresh_threads(p, pr);
+	if (rc > 0)
+		pr->quick_gap_ms = QUICK_MIN_MS;
+	else if (pr->quick_gap_ms < SCAN_MS)
+		pr->quick_gap_ms *= 2;
+	/* gone (-ESRCH) or unreadable: the next scan decides, as for any process */
+}
+
 static void *run(void *arg)
 {
 	struct pyrt *p = arg;
@@ -635,6 +682,8 @@ static void *run(void *arg)
 			scan(p);
 			since_scan = 0;
 		}
+		if (p->bpf)
+			quick_refresh(p);
 		sample_all(p);
 		pthread_mutex_unlock(&p->wmu);
 		next.tv_nsec += period_ns;
