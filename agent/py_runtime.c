@@ -23,6 +23,7 @@
 #define KEY_MAX         (PY_STACK_MAX + 4096)
 #define PROC_THREADS    256
 #define QUICK_MIN_MS    50       /* a process's threads re-read this soon after a new one shows */
+#define SEEN_SLOTS      16384    /* Python threads of BPF-served processes, per snapshot */
 
 struct proc {
 	pid_t pid;                   /* 0 = free slot */
@@ -61,6 +62,10 @@ struct pyrt {
 	struct nopy *nopy;
 	uint32_t tracked[PYRT_MAX_PROCS];  /* sorted tgids of active processes, under mu */
 	size_t ntracked;
+	uint32_t bpfserved[PYRT_MAX_PROCS]; /* sorted tgids of those served by BPF, under mu */
+	size_t nbpfserved;
+	uint32_t *seen;              /* hash set: host tids of their Python threads this snapshot */
+	size_t nseen;                /* under mu; full: every thread of theirs counts as Python */
 	struct col_agg *agg;         /* "tgid;comm;frames" -> count, under mu */
 	uint64_t samples, dropped;
 	struct py_reader_opts ropt;
@@ -226,12 +231,47 @@ static void choose_active(struct pyrt *p)
 static void publish(struct pyrt *p)
 {
 	pthread_mutex_lock(&p->mu);   /* nothing but memory under the lock */
-	p->ntracked = 0;
-	for (size_t i = 0; i < PYRT_MAX_PROCS; i++)
-		if (p->procs[i].pid && p->procs[i].active)
-			p->tracked[p->ntracked++] = (uint32_t)p->procs[i].pid;
+	p->ntracked = p->nbpfserved = 0;
+	for (size_t i = 0; i < PYRT_MAX_PROCS; i++) {
+		const struct proc *pr = &p->procs[i];
+		if (pr->pid && pr->active)
+			p->tracked[p->ntracked++] = (uint32_t)pr->pid;
+		if (pr->pid && pr->active && pr->in_bpf)
+			p->bpfserved[p->nbpfserved++] = (uint32_t)pr->pid;
+	}
 	qsort(p->tracked, p->ntracked, sizeof(p->tracked[0]), cmp_u32);
+	qsort(p->bpfserved, p->nbpfserved, sizeof(p->bpfserved[0]), cmp_u32);
 	pthread_mutex_unlock(&p->mu);
+}
+
+/* The set of Python threads of BPF-served processes. Under mu. */
+static void seen_add(struct pyrt *p, uint32_t tid)
+{
+	uint32_t h = (tid * 2654435761u) & (SEEN_SLOTS - 1);
+	if (!p->seen || tid == 0 || p->nseen >= SEEN_SLOTS / 2)
+		return;
+	for (;; h = (h + 1) & (SEEN_SLOTS - 1)) {
+		if (p->seen[h] == tid)
+			return;
+		if (p->seen[h] == 0) {
+			p->seen[h] = tid;
+			p->nseen++;
+			return;
+		}
+	}
+}
+
+static bool seen_has(const struct pyrt *p, uint32_t tid)
+{
+	uint32_t h = (tid * 2654435761u) & (SEEN_SLOTS - 1);
+	if (!p->seen || p->nseen >= SEEN_SLOTS / 2)
+		return true; /* no room to tell: all of the process's threads count as Python */
+	for (;; h = (h + 1) & (SEEN_SLOTS - 1)) {
+		if (p->seen[h] == tid)
+			return true;
+		if (p->seen[h] == 0)
+			return false;
+	}
 }
 
 static void consider(struct pyrt *p, pid_t pid, double now)
@@ -365,6 +405,9 @@ static int note_tid(void *ctx, uint32_t tid, uint64_t tstate)
 	if (rc)
 		return rc;
 	p->newtids[p->nnew++] = tid;
+	pthread_mutex_lock(&p->mu);
+	seen_add(p, tid);
+	pthread_mutex_unlock(&p->mu);
 	return 0;
 }
 
@@ -720,8 +763,9 @@ struct pyrt *pyrt_start(const struct pyrt_config *cfg)
 		memcpy(p->pids, cfg->pids, cfg->npids * sizeof(*p->pids));
 	}
 	p->nopy = calloc(NOPY_SLOTS, sizeof(*p->nopy));
+	p->seen = calloc(SEEN_SLOTS, sizeof(*p->seen));
 	p->agg = col_agg_new(PYRT_MAX_STACKS);
-	if (!p->nopy || !p->agg)
+	if (!p->nopy || !p->seen || !p->agg)
 		goto nomem;
 	p->ropt.line_numbers = cfg->line_numbers;
 	p->ropt.proc_root = p->cfg.proc_root;
@@ -762,12 +806,13 @@ void pyrt_stop(struct pyrt *p)
 	pthread_mutex_destroy(&p->wmu);
 	col_agg_free(p->agg);
 	free(p->nopy);
+	free(p->seen);
 	free(p->pids);
 	pthread_mutex_destroy(&p->mu);
 	free(p);
 }
 
-bool pyrt_tracks(void *ctx, uint32_t tgid)
+bool pyrt_tracks(void *ctx, uint32_t tgid, uint32_t tid)
 {
 	struct pyrt *p = ctx;
 	bool found;
@@ -775,6 +820,9 @@ bool pyrt_tracks(void *ctx, uint32_t tgid)
 		return false;
 	pthread_mutex_lock(&p->mu);
 	found = bsearch(&tgid, p->tracked, p->ntracked, sizeof(tgid), cmp_u32) != NULL;
+	/* BPF walks the threads in its table only: the others keep their native stacks */
+	if (found && bsearch(&tgid, p->bpfserved, p->nbpfserved, sizeof(tgid), cmp_u32))
+		found = seen_has(p, tid);
 	pthread_mutex_unlock(&p->mu);
 	return found;
 }
@@ -824,6 +872,17 @@ int pyrt_drain(struct pyrt *p, pyrt_stack_fn fn, void *ctx)
 	pthread_mutex_lock(&p->wmu);   /* BPF samples up to now join this snapshot */
 	bpf_flush(p);
 	reap_gone(p);
+	/* the native samples of this snapshot are drained: the next one starts with the Python
+	 * threads that live now */
+	pthread_mutex_lock(&p->mu);
+	if (p->seen)
+		memset(p->seen, 0, SEEN_SLOTS * sizeof(*p->seen));
+	p->nseen = 0;
+	for (size_t i = 0; i < PYRT_MAX_PROCS; i++)
+		if (p->procs[i].pid && p->procs[i].in_bpf)
+			for (size_t j = 0; j < p->procs[i].ntids; j++)
+				seen_add(p, p->procs[i].tids[j]);
+	pthread_mutex_unlock(&p->mu);
 	pthread_mutex_unlock(&p->wmu);
 	pthread_mutex_lock(&p->mu);
 	old = p->agg;

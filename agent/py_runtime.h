@@ -7,7 +7,10 @@
  * table that pyrt_drain() hands to the snapshot.
  *
  * Double counting: a process the Python reader tracks gets its stacks from the reader only; the
- * snapshot drops its native BPF/perf samples (pyrt_tracks). Both sample running threads at the
+ * snapshot drops its native BPF/perf samples (pyrt_tracks). In BPF mode only the samples of
+ * its Python threads (those in the thread table during the snapshot) are dropped: a native
+ * thread of a Python process (a BLAS pool, a C extension's worker) keeps its native stacks,
+ * which no Python frame walk would show. Both sample running threads at the
  * same frequency, so the process keeps its share of the profile, with Python names instead of
  * _PyEval_EvalFrameDefault. Processes not tracked (too young, embedded libpython that is not an
  * interpreter, failing reads, beyond --max-processes-runtime-profiler) keep native sampling.
@@ -66,8 +69,8 @@ struct pyrt;
 struct pyrt *pyrt_start(const struct pyrt_config *cfg);
 void pyrt_stop(struct pyrt *p);   /* stops the thread, detaches everything; NULL is a no-op */
 
-/* Does the reader own this process's stacks (its native samples are to be dropped)? */
-bool pyrt_tracks(void *p, uint32_t tgid);
+/* Does the reader own this thread's stacks (its native samples are to be dropped)? */
+bool pyrt_tracks(void *p, uint32_t tgid, uint32_t tid);
 
 /* Called for each aggregated Python stack: frames root first, borrowed for the call. */
 typedef int (*pyrt_stack_fn)(void *ctx, uint32_t tgid, const char *comm, const char *frames,

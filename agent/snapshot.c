@@ -234,7 +234,7 @@ int snapshot_add(void *ctx, const struct sample_stack *st)
 	char comm[SAMPLER_COMM_LEN + 1];
 	int rc;
 
-	if (s->cfg.skip_native && s->cfg.skip_native(s->cfg.skip_ctx, st->tgid))
+	if (s->cfg.skip_native && s->cfg.skip_native(s->cfg.skip_ctx, st->tgid, st->pid))
 		return 0;
 	buf_reset(&s->line);
 	memcpy(comm, st->comm, SAMPLER_COMM_LEN);
@@ -322,7 +322,7 @@ int snapshot_add_frames(void *ctx, uint32_t tgid, const char *comm, const char *
 int snapshot_warm(void *ctx, const struct sample_stack *st)
 {
 	struct snapshot *s = ctx;
-	if (s->cfg.skip_native && s->cfg.skip_native(s->cfg.skip_ctx, st->tgid))
+	if (s->cfg.skip_native && s->cfg.skip_native(s->cfg.skip_ctx, st->tgid, st->pid))
 		return 0;
 	container_of(s, st->tgid);
 	for (uint32_t i = st->nuser; i-- > 0;)

@@ -42,9 +42,9 @@ struct snapshot_config {
 	struct container_roots containers; /* name look-ups; all NULL (tests) to skip them */
 	size_t max_stacks;         /* distinct stacks per profile; 0 = 65536 */
 	size_t max_memo;           /* memoized addresses per snapshot; 0 = 131072 */
-	/* Processes whose stacks come from a runtime reader (py_runtime.h): their native samples
-	 * are dropped so nothing is counted twice. NULL = keep every native sample. */
-	bool (*skip_native)(void *ctx, uint32_t tgid);
+	/* Threads whose stacks come from a runtime reader (py_runtime.h): their native samples are
+	 * dropped so nothing is counted twice. NULL = keep every native sample. */
+	bool (*skip_native)(void *ctx, uint32_t tgid, uint32_t tid);
 	void *skip_ctx;
 };
 

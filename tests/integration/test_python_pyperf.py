@@ -16,6 +16,7 @@
 - skip_pyperf_above: --python-skip-pyperf-profiler-above 1 with two interpreters in pyperf mode
   reads both from user space (log line), both with the 3:1 split."""
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -254,6 +255,87 @@ def new_threads(s, exes):
         print("# 3.%d: %d samples for %.2f CPU-seconds, %d of them named" % (m, total, cpu_s, named))
 
 
+SPIN_C = r'''
+#include <pthread.h>
+static volatile unsigned long n;
+__attribute__((noinline)) void native_spin_inner(void)
+{
+	for (int i = 0; i < 1000; i++)
+		n++;
+}
+static void *spin(void *arg)
+{
+	for (;;)
+		native_spin_inner();
+	return arg;
+}
+int spin_start(void)
+{
+	pthread_t t;
+	return pthread_create(&t, NULL, spin, NULL);
+}
+'''
+
+PYLOOP = r'''
+import ctypes, sys, time
+ctypes.CDLL(sys.argv[1]).spin_start()
+def pyloop(end):
+    x = 0
+    while time.time() < end:
+        x += 1
+pyloop(time.time() + float(sys.argv[2]))
+'''
+
+
+def thread_ticks(pid):
+    """{tid: utime+stime} of every thread of pid."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        out[int(tid)] = int(fields[11]) + int(fields[12])
+    return out
+
+
+def native_thread(s, exes):
+    """A Python process whose second thread is native only (a C library's worker, as BLAS
+    pools are): it has no thread state, so no Python frame walk sees it. Its samples keep
+    their native stacks, and the Python thread's native samples are still dropped; before,
+    the native thread's CPU time vanished from the profile."""
+    need_root_bpf()
+    if shutil.which("cc") is None:
+        raise Exception("needs cc")
+    m = max(exes)
+    tmp = s.tmpdir()
+    src, lib = os.path.join(tmp, "spin.c"), os.path.join(tmp, "libspin.so")
+    with open(src, "w") as f:
+        f.write(SPIN_C)
+    subprocess.run(["cc", "-O1", "-fno-omit-frame-pointer", "-shared", "-fPIC", "-o", lib, src,
+                    "-lpthread"], check=True)
+    proc = s.spawn([exes[m], "-c", PYLOOP, lib, "30"], stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    t0 = thread_ticks(proc.pid)
+    stacks, err = run_agent(s, [proc.pid], "pyperf", dur=5)
+    t1 = thread_ticks(proc.pid)
+    cpu = {tid: (t1[tid] - t0.get(tid, 0)) / CLK_TCK for tid in t1}
+    main_cpu = cpu.get(proc.pid, 0)
+    spin_cpu = sum(c for tid, c in cpu.items() if tid != proc.pid)
+    rows = [(k, v) for k, v in stacks.items() if k.split(";")[2] == "python3.%d" % m]
+    py = sum(v for k, v in rows if "pyloop (<string>)_[p]" in k)
+    spin = sum(v for k, v in rows if "native_spin_inner" in k or ";spin" in k)
+    other = [(k, v) for k, v in rows if "_[p]" not in k and "spin" not in k]
+    print("# 3.%d: Python thread %d samples for %.2f CPU-s, native thread %d for %.2f CPU-s" % (
+        m, py, main_cpu, spin, spin_cpu))
+    check(bpf_line(err, proc.pid), "not served by BPF: %s" % err[-800:])
+    check(spin >= 0.75 * spin_cpu * FREQ, "native thread: %d samples for %.2f CPU-seconds at "
+          "%d Hz; top: %s" % (spin, spin_cpu, FREQ, sorted(rows, key=lambda kv: -kv[1])[:3]))
+    check(py >= 0.75 * main_cpu * FREQ, "Python thread: %d samples for %.2f CPU-seconds" % (
+        py, main_cpu))
+    check(sum(v for _, v in other) <= 0.02 * (py + spin), "native stacks of the Python thread "
+          "kept (counted twice): %s" % sorted(other, key=lambda kv: -kv[1])[:3])
+
+
 def make_tests():
     exes = pythons()
     tests = []
@@ -267,7 +349,7 @@ def make_tests():
         tests.append(t)
     for f in (kernel_below_python, exit_mid_run, fallback_per_process, own_pid_namespace,
               own_pid_namespace_pyspy,
-              skip_pyperf_above, new_threads):
+              skip_pyperf_above, new_threads, native_thread):
         def t(s, f=f):
             f(s, exes)
         t.__name__ = "pyperf_" + f.__name__
