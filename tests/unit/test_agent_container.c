@@ -64,21 +64,25 @@ static void write_file(const char *path, const char *text)
 	}
 }
 
+/* dir/proc/<pid>/cgroup holding cgroup */
+static void fake_proc(const char *dir, int pid, const char *cgroup)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/proc", dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/proc/%d", dir, pid);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/proc/%d/cgroup", dir, pid);
+	write_file(path, cgroup);
+}
+
 T_TEST(name_of_pid_short_id_and_docker_name)
 {
 	char dir[] = "/tmp/fp-cont-XXXXXX", path[512], name[128];
 	if (!mkdtemp(dir))
 		T_SKIP("mkdtemp failed");
-	snprintf(path, sizeof(path), "%s/proc", dir);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/proc/42", dir);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/proc/42/cgroup", dir);
-	write_file(path, "0::/system.slice/docker-" ID ".scope\n");
-	snprintf(path, sizeof(path), "%s/proc/43", dir);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/proc/43/cgroup", dir);
-	write_file(path, "0::/user.slice\n");
+	fake_proc(dir, 42, "0::/system.slice/docker-" ID ".scope\n");
+	fake_proc(dir, 43, "0::/user.slice\n");
 
 	snprintf(path, sizeof(path), "%s/proc", dir);
 	T_CHECK(container_name_of_pid(path, NULL, 42, name, sizeof(name)) == 1);
@@ -138,11 +142,7 @@ T_TEST(name_of_pid_kubernetes_containerd)
 	if (!mkdtemp(dir))
 		T_SKIP("mkdtemp failed");
 	snprintf(proc, sizeof(proc), "%s/proc", dir);
-	mkdir(proc, 0755);
-	snprintf(path, sizeof(path), "%s/proc/42", dir);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/proc/42/cgroup", dir);
-	write_file(path, "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod0b6c1a52_3e3f_4bd4_9a55_1c2d3e4f5a6b.slice/cri-containerd-" ID ".scope\n");
+	fake_proc(dir, 42, "0::/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod0b6c1a52_3e3f_4bd4_9a55_1c2d3e4f5a6b.slice/cri-containerd-" ID ".scope\n");
 	snprintf(path, sizeof(path), "%s/log", dir);
 	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/log/containers", dir);
