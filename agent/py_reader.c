@@ -88,12 +88,12 @@ static pid_t host_tid(struct py_reader *r, pid_t tid)
 	return 0;
 }
 
+/* tid: a host tid */
 static bool thread_running(struct py_reader *r, pid_t tid)
 {
 	char path[160], buf[512], *p;
 	ssize_t n;
 	int fd;
-	tid = host_tid(r, tid);
 	if (tid <= 0)
 		return false;
 	snprintf(path, sizeof(path), "%s/%d/task/%d/stat", r->proc_root, (int)r->t.pid, (int)tid);
@@ -228,8 +228,9 @@ int py_reader_sample(struct py_reader *r, py_stack_fn fn, void *ctx)
 			if (rd(r, tstate, ts, tlen))
 				break;
 			tid = thread_tid(r, ts);
+			tid = tid > 0 ? host_tid(r, tid) : 0;
 			frame = top_frame(r, ts);
-			if (frame && (r->o.all_threads || (tid > 0 && thread_running(r, tid))) &&
+			if (frame && (r->o.all_threads || thread_running(r, tid)) &&
 			    walk_thread(r, frame, &len) > 0) {
 				rc = fn(ctx, tid, r->stack, len);
 				if (rc)

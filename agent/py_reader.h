@@ -30,8 +30,9 @@ struct py_reader_opts {
 	const char *proc_root;    /* "/proc" */
 };
 
-/* Called once per sampled thread: frames is "root;...;leaf" (NUL-terminated, len bytes),
- * borrowed for the call. Return 0 to go on. */
+/* Called once per sampled thread: tid is its host tid (0 when unknown, which only all_threads
+ * lets through); frames is "root;...;leaf" (NUL-terminated, len bytes), borrowed for the call.
+ * Return 0 to go on. */
 typedef int (*py_stack_fn)(void *ctx, pid_t tid, const char *frames, size_t len);
 
 /* Attach to t (copied). Validates the interpreter state (a readable interpreter whose threads

@@ -62,8 +62,8 @@ struct pyrt {
 	struct nopy *nopy;
 	uint32_t tracked[PYRT_MAX_PROCS];  /* sorted tgids of active processes, under mu */
 	size_t ntracked;
-	uint32_t bpfserved[PYRT_MAX_PROCS]; /* sorted tgids of those served by BPF, under mu */
-	size_t nbpfserved;
+	uint32_t perthread[PYRT_MAX_PROCS]; /* sorted tgids whose Python threads are known by tid */
+	size_t nperthread;           /* under mu: BPF-served, and read ones unless all_threads */
 	uint32_t *seen;              /* hash set: host tids of their Python threads this snapshot */
 	size_t nseen;                /* under mu; full: every thread of theirs counts as Python */
 	struct col_agg *agg;         /* "tgid;comm;frames" -> count, under mu */
@@ -231,20 +231,21 @@ static void choose_active(struct pyrt *p)
 static void publish(struct pyrt *p)
 {
 	pthread_mutex_lock(&p->mu);   /* nothing but memory under the lock */
-	p->ntracked = p->nbpfserved = 0;
+	p->ntracked = p->nperthread = 0;
 	for (size_t i = 0; i < PYRT_MAX_PROCS; i++) {
 		const struct proc *pr = &p->procs[i];
 		if (pr->pid && pr->active)
 			p->tracked[p->ntracked++] = (uint32_t)pr->pid;
-		if (pr->pid && pr->active && pr->in_bpf)
-			p->bpfserved[p->nbpfserved++] = (uint32_t)pr->pid;
+		if (pr->pid && pr->active && (pr->in_bpf || !p->ropt.all_threads))
+			p->perthread[p->nperthread++] = (uint32_t)pr->pid;
 	}
 	qsort(p->tracked, p->ntracked, sizeof(p->tracked[0]), cmp_u32);
-	qsort(p->bpfserved, p->nbpfserved, sizeof(p->bpfserved[0]), cmp_u32);
+	qsort(p->perthread, p->nperthread, sizeof(p->perthread[0]), cmp_u32);
 	pthread_mutex_unlock(&p->mu);
 }
 
-/* The set of Python threads of BPF-served processes. Under mu. */
+/* The set of Python threads seen this snapshot: in a BPF thread table, or read from user space
+ * while running. Under mu. */
 static void seen_add(struct pyrt *p, uint32_t tid)
 {
 	uint32_t h = (tid * 2654435761u) & (SEEN_SLOTS - 1);
@@ -634,12 +635,15 @@ static int on_stack(void *ctx, pid_t tid, const char *frames, size_t len)
 {
 	struct pyrt *p = ctx;
 	int n;
-	(void)tid;
 	n = snprintf(p->key, sizeof(p->key), "%d;%s;%.*s", (int)p->cur->pid, p->cur->comm, (int)len,
 		     frames);
-	if (n < 0 || (size_t)n >= sizeof(p->key))
-		return 0;
 	pthread_mutex_lock(&p->mu);
+	if (tid > 0)   /* even when the stack is too long to keep: its native samples still go */
+		seen_add(p, (uint32_t)tid);
+	if (n < 0 || (size_t)n >= sizeof(p->key)) {
+		pthread_mutex_unlock(&p->mu);
+		return 0;
+	}
 	if (col_agg_add(p->agg, p->key, (size_t)n, 1) == -ENOSPC)
 		p->dropped++;
 	p->samples++;
@@ -820,8 +824,8 @@ bool pyrt_tracks(void *ctx, uint32_t tgid, uint32_t tid)
 		return false;
 	pthread_mutex_lock(&p->mu);
 	found = bsearch(&tgid, p->tracked, p->ntracked, sizeof(tgid), cmp_u32) != NULL;
-	/* BPF walks the threads in its table only: the others keep their native stacks */
-	if (found && bsearch(&tgid, p->bpfserved, p->nbpfserved, sizeof(tgid), cmp_u32))
+	/* only the threads with Python stacks: the others (native workers) keep their native ones */
+	if (found && bsearch(&tgid, p->perthread, p->nperthread, sizeof(tgid), cmp_u32))
 		found = seen_has(p, tid);
 	pthread_mutex_unlock(&p->mu);
 	return found;

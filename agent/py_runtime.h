@@ -7,10 +7,10 @@
  * table that pyrt_drain() hands to the snapshot.
  *
  * Double counting: a process the Python reader tracks gets its stacks from the reader only; the
- * snapshot drops its native BPF/perf samples (pyrt_tracks). In BPF mode only the samples of
- * its Python threads (those in the thread table during the snapshot) are dropped: a native
- * thread of a Python process (a BLAS pool, a C extension's worker) keeps its native stacks,
- * which no Python frame walk would show. Both sample running threads at the
+ * snapshot drops its native BPF/perf samples (pyrt_tracks). Only the samples of its Python
+ * threads are dropped (those in the BPF thread table, or read from user space, during the
+ * snapshot): a native thread of a Python process (a BLAS pool, a C extension's worker) keeps
+ * its native stacks, which no Python frame walk would show. Both sample running threads at the
  * same frequency, so the process keeps its share of the profile, with Python names instead of
  * _PyEval_EvalFrameDefault. Processes not tracked (too young, embedded libpython that is not an
  * interpreter, failing reads, beyond --max-processes-runtime-profiler) keep native sampling.

@@ -297,11 +297,11 @@ def thread_ticks(pid):
     return out
 
 
-def native_thread(s, exes):
+def native_thread(s, exes, mode="pyperf"):
     """A Python process whose second thread is native only (a C library's worker, as BLAS
     pools are): it has no thread state, so no Python frame walk sees it. Its samples keep
     their native stacks, and the Python thread's native samples are still dropped; before,
-    the native thread's CPU time vanished from the profile."""
+    the native thread's CPU time vanished from the profile. In both modes."""
     need_root_bpf()
     if shutil.which("cc") is None:
         raise Exception("needs cc")
@@ -316,7 +316,7 @@ def native_thread(s, exes):
                    stderr=subprocess.DEVNULL)
     time.sleep(0.5)
     t0 = thread_ticks(proc.pid)
-    stacks, err = run_agent(s, [proc.pid], "pyperf", dur=5)
+    stacks, err = run_agent(s, [proc.pid], mode, dur=5)
     t1 = thread_ticks(proc.pid)
     cpu = {tid: (t1[tid] - t0.get(tid, 0)) / CLK_TCK for tid in t1}
     main_cpu = cpu.get(proc.pid, 0)
@@ -325,15 +325,20 @@ def native_thread(s, exes):
     py = sum(v for k, v in rows if "pyloop (<string>)_[p]" in k)
     spin = sum(v for k, v in rows if "native_spin_inner" in k or ";spin" in k)
     other = [(k, v) for k, v in rows if "_[p]" not in k and "spin" not in k]
-    print("# 3.%d: Python thread %d samples for %.2f CPU-s, native thread %d for %.2f CPU-s" % (
-        m, py, main_cpu, spin, spin_cpu))
-    check(bpf_line(err, proc.pid), "not served by BPF: %s" % err[-800:])
+    print("# 3.%d %s: Python thread %d samples for %.2f CPU-s, native thread %d for %.2f CPU-s"
+          % (m, mode, py, main_cpu, spin, spin_cpu))
+    check(bpf_line(err, proc.pid) == (mode == "pyperf"), "BPF served it in %s mode? %s" % (
+        mode, err[-800:]))
     check(spin >= 0.75 * spin_cpu * FREQ, "native thread: %d samples for %.2f CPU-seconds at "
           "%d Hz; top: %s" % (spin, spin_cpu, FREQ, sorted(rows, key=lambda kv: -kv[1])[:3]))
     check(py >= 0.75 * main_cpu * FREQ, "Python thread: %d samples for %.2f CPU-seconds" % (
         py, main_cpu))
     check(sum(v for _, v in other) <= 0.02 * (py + spin), "native stacks of the Python thread "
           "kept (counted twice): %s" % sorted(other, key=lambda kv: -kv[1])[:3])
+
+
+def native_thread_pyspy(s, exes):
+    native_thread(s, exes, "pyspy")
 
 
 def make_tests():
@@ -349,7 +354,7 @@ def make_tests():
         tests.append(t)
     for f in (kernel_below_python, exit_mid_run, fallback_per_process, own_pid_namespace,
               own_pid_namespace_pyspy,
-              skip_pyperf_above, new_threads, native_thread):
+              skip_pyperf_above, new_threads, native_thread, native_thread_pyspy):
         def t(s, f=f):
             f(s, exes)
         t.__name__ = "pyperf_" + f.__name__
