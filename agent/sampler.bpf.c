@@ -67,15 +67,23 @@ static __always_inline void note_stack_err(__u32 g, long id)
  * told. Only for samples taken in 64-bit user mode (cs is __USER_CS): their registers are the
  * sample's own, and 32-bit code has 4-byte return addresses. No helper newer than the program's
  * others, so kernels before 5.15 still load it. */
+/* The sampled registers at the head of the perf_event context: x86-64's UAPI struct pt_regs
+ * (asm/ptrace.h), a fixed layout. Declared here, after vmlinux.h, so that reading it needs no
+ * CO-RE relocation: with one, libbpf parses the kernel's BTF at load, a transient 8 MB of RSS
+ * for the agent. cs is read as the whole 8-byte word (the only size the context allows). */
+struct uapi_pt_regs {
+	__u64 r15, r14, r13, r12, bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di, orig_ax;
+	__u64 ip, cs, flags, sp, ss;
+};
+
 static __always_inline __u64 leaf_caller(struct bpf_perf_event_data *ctx)
 {
+	const volatile struct uapi_pt_regs *regs = (const volatile struct uapi_pt_regs *)ctx;
 	unsigned char code[SAMPLER_LEAF_CODE_LEN] = {}, call[SAMPLER_CALL_CODE_LEN] = {};
-	__u64 ip = ctx->regs.ip, sp = ctx->regs.sp, ret = 0;
+	__u64 ip = regs->ip, sp = regs->sp, ret = 0;
 	int have_prev = 1, slot;
 
-	/* one 8-byte load (the only size the context allows): newer kernels split cs into
-	 * 16-bit fields */
-	if ((*(volatile __u64 *)&ctx->regs.cs & 0xffff) != 0x33)
+	if ((regs->cs & 0xffff) != 0x33)
 		return 0;
 	if (bpf_probe_read_user(code, sizeof(code), (void *)(ip - 1))) {
 		/* ip at the start of a page whose predecessor is not mapped */
