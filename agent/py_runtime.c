@@ -24,6 +24,7 @@
 #define PROC_THREADS    256
 #define QUICK_MIN_MS    50       /* a process's threads re-read this soon after a new one shows */
 #define SEEN_SLOTS      16384    /* Python threads of BPF-served processes, per snapshot */
+#define BPF_TICK_MS     20       /* tick while only BPF serves processes (new-thread checks) */
 
 struct proc {
 	pid_t pid;                   /* 0 = free slot */
@@ -58,6 +59,8 @@ struct pyrt {
 	bool thread_started;
 	pthread_mutex_t mu;          /* agg, tracked, stats */
 	volatile int stop;
+	pthread_mutex_t smu;         /* stop and scv: wakes the thread's sleep at once */
+	pthread_cond_t scv;
 	struct proc procs[PYRT_MAX_PROCS];
 	struct nopy *nopy;
 	uint32_t tracked[PYRT_MAX_PROCS];  /* sorted tgids of active processes, under mu */
@@ -711,36 +714,77 @@ static void quick_refresh(struct pyrt *p)
 	/* gone (-ESRCH) or unreadable: the next scan decides, as for any process */
 }
 
+/* How long the thread may sleep after a tick: the profiling period while it reads a process
+ * from user space (each tick reads its threads); BPF_TICK_MS while BPF serves processes (new
+ * threads are looked for that often); else until the next flush or scan. A host without Python
+ * costs one wake-up a second, not one per sampling period. Under wmu. */
+static int64_t tick_ns(const struct pyrt *p, int64_t period_ns)
+{
+	bool reader = false, bpf = false;
+	for (size_t i = 0; i < PYRT_MAX_PROCS; i++) {
+		const struct proc *pr = &p->procs[i];
+		if (!pr->pid || pr->gone || !pr->active)
+			continue;
+		if (pr->in_bpf)
+			bpf = true;
+		else
+			reader = true;
+	}
+	if (reader)
+		return period_ns;
+	if (bpf)
+		return period_ns > BPF_TICK_MS * 1000000LL ? period_ns : BPF_TICK_MS * 1000000LL;
+	return INT64_MAX;
+}
+
+static int64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 static void *run(void *arg)
 {
 	struct pyrt *p = arg;
-	struct timespec next;
 	int64_t period_ns = 1000000000LL / (p->cfg.frequency ? p->cfg.frequency : 11);
-	int64_t since_scan = INT64_MAX / 2, since_flush = 0;
+	int64_t now = mono_ns(), next_tick = now, next_scan = now, next_flush = now;
 
-	clock_gettime(CLOCK_MONOTONIC, &next);
 	while (!p->stop) {
+		int64_t wake, step;
+		struct timespec ts;
+
+		now = mono_ns();
 		pthread_mutex_lock(&p->wmu);
-		if (since_flush >= (int64_t)FLUSH_MS * 1000000LL) {
+		if (now >= next_flush) {
 			bpf_flush(p);
-			since_flush = 0;
+			next_flush = now + FLUSH_MS * 1000000LL;
 		}
-		if (since_scan >= (int64_t)SCAN_MS * 1000000LL) {
+		if (now >= next_scan) {
 			scan(p);
-			since_scan = 0;
+			next_scan = now + SCAN_MS * 1000000LL;
 		}
 		if (p->bpf)
 			quick_refresh(p);
 		sample_all(p);
+		step = tick_ns(p, period_ns);
 		pthread_mutex_unlock(&p->wmu);
-		next.tv_nsec += period_ns;
-		while (next.tv_nsec >= 1000000000L) {
-			next.tv_nsec -= 1000000000L;
-			next.tv_sec++;
-		}
-		since_scan += period_ns;
-		since_flush += period_ns;
-		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+
+		/* the next tick keeps its phase while ticking; after a long sleep it starts anew */
+		next_tick = step == period_ns && next_tick + step > now ? next_tick + step :
+			    (step == INT64_MAX ? INT64_MAX : now + step);
+		wake = next_scan;
+		if (p->bpf && next_flush < wake)
+			wake = next_flush;
+		if (next_tick < wake)
+			wake = next_tick;
+		ts.tv_sec = (time_t)(wake / 1000000000LL);
+		ts.tv_nsec = (long)(wake % 1000000000LL);
+		pthread_mutex_lock(&p->smu);
+		while (!p->stop && mono_ns() < wake)
+			if (pthread_cond_timedwait(&p->scv, &p->smu, &ts) == ETIMEDOUT)
+				break;
+		pthread_mutex_unlock(&p->smu);
 	}
 	return NULL;
 }
@@ -760,6 +804,14 @@ struct pyrt *pyrt_start(const struct pyrt_config *cfg)
 		p->cfg.proc_root = "/proc";
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_mutex_init(&p->wmu, NULL);
+	pthread_mutex_init(&p->smu, NULL);
+	{
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&p->scv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	if (cfg->npids) {
 		p->pids = calloc(cfg->npids, sizeof(*p->pids));
 		if (!p->pids)
@@ -800,7 +852,10 @@ void pyrt_stop(struct pyrt *p)
 	if (!p)
 		return;
 	if (p->thread_started) {
+		pthread_mutex_lock(&p->smu);
 		p->stop = 1;
+		pthread_cond_signal(&p->scv);
+		pthread_mutex_unlock(&p->smu);
 		pthread_join(p->thread, NULL);
 	}
 	for (size_t i = 0; i < PYRT_MAX_PROCS; i++)
@@ -813,6 +868,8 @@ void pyrt_stop(struct pyrt *p)
 	free(p->seen);
 	free(p->pids);
 	pthread_mutex_destroy(&p->mu);
+	pthread_mutex_destroy(&p->smu);
+	pthread_cond_destroy(&p->scv);
 	free(p);
 }
 
