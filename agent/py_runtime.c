@@ -15,6 +15,7 @@
 #include "py_names.h"
 #include "collapsed.h"
 #include "log.h"
+#include "timeutil.h"
 
 #define SCAN_MS         1000
 #define FLUSH_MS        250      /* BPF counts are named at least this often (exiting processes) */
@@ -687,7 +688,6 @@ static void sample_all(struct pyrt *p)
 static void quick_refresh(struct pyrt *p)
 {
 	uint32_t tgid = pybpf_unknown_thread(p->bpf, &p->unknown_seq);
-	struct timespec ts;
 	struct proc *pr = NULL;
 	int64_t now;
 	int rc;
@@ -699,8 +699,7 @@ static void quick_refresh(struct pyrt *p)
 			pr = &p->procs[i];
 	if (!pr)
 		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	now = time_mono_ms();
 	if (pr->quick_gap_ms == 0)
 		pr->quick_gap_ms = QUICK_MIN_MS;
 	if (pr->quick_at_ms && now - pr->quick_at_ms < pr->quick_gap_ms)
