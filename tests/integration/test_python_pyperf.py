@@ -246,8 +246,9 @@ def new_threads(s, exes):
         rows = [(k, v) for k, v in stacks.items() if k.split(";")[2] == "python3.%d" % m]
         total = sum(v for _, v in rows)
         named = sum(v for k, v in rows if "churn (<string>)_[p]" in k)
-        # the agent samples a little less than the CPU-time window; /proc reads low under load
-        check(total >= 0.75 * cpu_s * FREQ, "3.%d: %d samples for %.2f CPU-seconds at %d Hz: "
+        # the CPU-time window also holds the agent's start (BPF load), which a loaded machine
+        # stretches; /proc reads low under load. 60% still tells 93% (seen) from 20% (before).
+        check(total >= 0.6 * cpu_s * FREQ, "3.%d: %d samples for %.2f CPU-seconds at %d Hz: "
               "the new threads' samples were lost; top: %s" % (m, total, cpu_s, FREQ, rows[:3]))
         check(named >= 0.9 * total, "3.%d: %d of %d samples of short-lived threads have their "
               "Python frames (want 90%%); top: %s" % (m, named, total,
@@ -329,9 +330,10 @@ def native_thread(s, exes, mode="pyperf"):
           % (m, mode, py, main_cpu, spin, spin_cpu))
     check(bpf_line(err, proc.pid) == (mode == "pyperf"), "BPF served it in %s mode? %s" % (
         mode, err[-800:]))
-    check(spin >= 0.75 * spin_cpu * FREQ, "native thread: %d samples for %.2f CPU-seconds at "
+    # 60%: the CPU-time window also holds the agent's start (seen: 97-100% now, 0 before)
+    check(spin >= 0.6 * spin_cpu * FREQ, "native thread: %d samples for %.2f CPU-seconds at "
           "%d Hz; top: %s" % (spin, spin_cpu, FREQ, sorted(rows, key=lambda kv: -kv[1])[:3]))
-    check(py >= 0.75 * main_cpu * FREQ, "Python thread: %d samples for %.2f CPU-seconds" % (
+    check(py >= 0.6 * main_cpu * FREQ, "Python thread: %d samples for %.2f CPU-seconds" % (
         py, main_cpu))
     check(sum(v for _, v in other) <= 0.02 * (py + spin), "native stacks of the Python thread "
           "kept (counted twice): %s" % sorted(other, key=lambda kv: -kv[1])[:3])
