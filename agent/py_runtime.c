@@ -26,6 +26,7 @@
 #define QUICK_MIN_MS    50       /* a process's threads re-read this soon after a new one shows */
 #define SEEN_SLOTS      16384    /* Python threads of BPF-served processes, per snapshot */
 #define BPF_TICK_MS     20       /* tick while only BPF serves processes (new-thread checks) */
+#define REVERIFY_SCANS  10       /* a process known not to be Python is looked at again this rarely */
 
 struct proc {
 	pid_t pid;                   /* 0 = free slot */
@@ -87,6 +88,7 @@ struct pyrt {
 	size_t nnew;
 	struct pybpf_counts bcounts;
 	uint32_t unknown_seq;        /* pybpf_unknown_thread's cursor */
+	unsigned scans;              /* system-wide scans so far */
 	uint64_t bpf_unnamed;        /* samples without Python frames (thread unknown yet...) */
 	char kframe[PY_STACK_MAX];
 	char fname[1024];
@@ -162,6 +164,12 @@ static bool nopy_has(struct pyrt *p, pid_t pid, uint64_t start)
 {
 	struct nopy *n = &p->nopy[nopy_slot(pid)];
 	return n->pid == pid && n->start == start;
+}
+
+/* Known not to be Python under this pid, whatever its start time (no /proc read). */
+static bool nopy_has_pid(struct pyrt *p, pid_t pid)
+{
+	return p->nopy[nopy_slot(pid)].pid == pid;
 }
 
 static void nopy_add(struct pyrt *p, pid_t pid, uint64_t start)
@@ -346,10 +354,17 @@ static void scan(struct pyrt *p)
 	} else {
 		DIR *d = opendir(p->cfg.proc_root);
 		struct dirent *de;
+		/* A pid known not to be Python is read again only every REVERIFY_SCANS scans, in
+		 * case it was reused: on a busy host the /proc reads were most of this thread's
+		 * cost. A reused pid waits at most that long, about --min-profiling-duration's
+		 * default, before which it could not be read anyway. */
+		bool reverify = p->scans++ % REVERIFY_SCANS == 0;
 		while (d && !p->stop && (de = readdir(d))) {
 			char *end;
 			long pid = strtol(de->d_name, &end, 10);
 			if (*end || pid <= 0 || pid == p->cfg.self_pid)
+				continue;
+			if (!reverify && nopy_has_pid(p, (pid_t)pid) && !proc_find(p, (pid_t)pid))
 				continue;
 			consider(p, (pid_t)pid, now);
 		}
