@@ -108,6 +108,14 @@ int container_parse_cgroup(const char *text, struct container_info *info)
 	return 0;
 }
 
+/* A runtime's container name made safe as a stack's first frame: ';' and control bytes -> '_'. */
+static void name_sanitize(char *out)
+{
+	for (char *s = out; *s; s++)
+		if (*s == ';' || (unsigned char)*s < 0x20)
+			*s = '_';
+}
+
 /* "Name":"/foo" from Docker's config.v2.json, bounded read. */
 static int docker_name(const char *docker_root, const char *id, char *out, size_t n)
 {
@@ -135,9 +143,7 @@ static int docker_name(const char *docker_root, const char *id, char *out, size_
 		goto out;
 	memcpy(out, p, (size_t)(q - p));
 	out[q - p] = '\0';
-	for (char *s = out; *s; s++)
-		if (*s == ';' || (unsigned char)*s < 0x20)
-			*s = '_';
+	name_sanitize(out);
 	rc = 0;
 out:
 	free(buf);
@@ -266,9 +272,7 @@ int container_name_of_pid(const char *proc_root, const struct container_roots *r
 	    docker_name(roots->docker, info.id, out, n) == 0)
 		return 1;
 	if (roots && roots->kube_logs && kube_name(roots->kube_logs, &info, out, n) == 0) {
-		for (char *s = out; *s; s++)
-			if (*s == ';' || (unsigned char)*s < 0x20)
-				*s = '_';
+		name_sanitize(out);
 		return 1;
 	}
 	snprintf(out, n, "%.12s", info.id);
