@@ -1,14 +1,20 @@
 # fleetprof — one entry point: make, make test, make run, make deps, make bench.
 #
-# Sources are found by pattern, so adding a module needs no Makefile change:
-#   shared/*.c            -> $(B)/libshared.a   (both programs and the tests)
-#   server/*.c            -> $(B)/libserver.a   (all but main.c) + $(B)/fleetprof-server
-#   agent/*.c             -> $(B)/libagent.a    (all but main.c) + $(B)/fleetprof-agent
-#   agent/*.bpf.c         -> $(B)/*.bpf.o -> $(B)/*.skel.h  (CO-RE, never committed)
-#   tests/unit/test_*.c   -> $(B)/tests/test_*  test_server_* link libserver, test_agent_* libagent,
-#                            any other only libshared (plus tests/unit/*.c helpers that are not tests)
-#   tests/fuzz/fuzz_*.c   -> $(B)/fuzz/fuzz_*   (clang libFuzzer, `make fuzz`)
+# Sources are found by pattern, in every subfolder, so adding a module needs no Makefile change:
+#   shared/*.c               -> $(B)/libshared.a   (both programs and the tests)
+#   server/**/*.c            -> $(B)/libserver.a   (all but server/main.c) + $(B)/fleetprof-server
+#   agent/**/*.c             -> $(B)/libagent.a    (all but agent/main.c) + $(B)/fleetprof-agent
+#   agent/**/X.bpf.c         -> $(B)/**/X.bpf.o -> $(B)/**/X.skel.h  (never committed); the program
+#                               and its user space share agent/**/X.h
+#   tests/unit/test_*.c      -> $(B)/tests/test_*  test_server_* link libserver, test_agent_* libagent,
+#                               any other only libshared (plus tests/unit/*.c helpers that are not tests)
+#   tests/fuzz/fuzz_*.c      -> $(B)/fuzz/fuzz_*   (clang libFuzzer, `make fuzz`): fuzz_server_* with
+#                               the server's sources, fuzz_agent_* with the agent's, others shared/ only
+# Includes: -Ishared -Iagent -Iserver, so a header in a subfolder is included by its path below
+# the program's folder ("sample/sampler.h"); a header beside the including file by its name.
 #
+# `make` only builds and never installs packages; `make deps` installs what Debian (and npm)
+# provide, and `make test` and `make run` call it first.
 # SAN=1 builds with ASan+UBSan into build/san; `make test` uses that build.
 
 SAN ?= 0
@@ -36,9 +42,9 @@ ALL_LDFLAGS := -Wl,--as-needed $(LDFLAGS) $(SANFLAGS)
 ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
 
 SHARED_SRC := $(wildcard shared/*.c)
-SERVER_SRC := $(filter-out server/main.c,$(wildcard server/*.c))
-AGENT_SRC  := $(filter-out agent/main.c %.bpf.c,$(wildcard agent/*.c))
-BPF_SRC    := $(wildcard agent/*.bpf.c)
+SERVER_SRC := $(filter-out server/main.c,$(shell find server -name '*.c' | sort))
+AGENT_SRC  := $(filter-out agent/main.c %.bpf.c,$(shell find agent -name '*.c' | sort))
+BPF_SRC    := $(shell find agent -name '*.bpf.c' | sort)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_HELP  := $(filter-out tests/unit/test_%,$(wildcard tests/unit/*.c))
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
@@ -49,6 +55,9 @@ AGENT_OBJ  := $(AGENT_SRC:%.c=$(B)/obj/%.o)
 UNIT_HELP_OBJ := $(UNIT_HELP:%.c=$(B)/obj/%.o)
 SKELS      := $(patsubst agent/%.bpf.c,$(B)/%.skel.h,$(BPF_SRC))
 UNIT_BIN   := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRC))
+UNIT_OBJ   := $(UNIT_SRC:%.c=$(B)/obj/%.o)
+ALL_OBJ    := $(SHARED_OBJ) $(SERVER_OBJ) $(AGENT_OBJ) $(UNIT_HELP_OBJ) $(UNIT_OBJ) \
+	$(B)/obj/server/main.o $(B)/obj/agent/main.o
 
 ifeq ($(V),1)
 Q :=
@@ -60,9 +69,11 @@ endif
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all deps deps-check test unit-tests run bench fuzz clean
+# test objects are intermediates of the unit binaries: keep them, so a rebuild relinks only
+.SECONDARY: $(UNIT_OBJ)
+.PHONY: all deps deps-check test run bench fuzz clean
 
-all: deps-check $(B)/fleetprof-server $(B)/fleetprof-agent $(UNIT_BIN) $(B)/tests/workloads
+all: $(B)/fleetprof-server $(B)/fleetprof-agent $(UNIT_BIN) $(B)/tests/workloads
 
 # ---- dependencies -------------------------------------------------------------------------------
 # Debian packages the build, the tests and the benchmarks need. `make deps` installs what is missing;
@@ -80,8 +91,10 @@ deps:
 	else echo "all Debian packages present"; fi
 	$(Q)sh tests/browser/setup.sh
 
+# Says what is missing, installs nothing (for targets that need the tools but must not install).
 deps-check:
-	$(Q)for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || { $(MAKE) --no-print-directory deps; break; }; done
+	$(Q)missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "missing Debian packages (run make deps):" $$missing >&2; exit 1; fi
 
 # ---- C ------------------------------------------------------------------------------------------
 $(B)/obj/%.o: %.c
@@ -131,8 +144,10 @@ $(B)/vmlinux.h:
 BPF_OBJ := $(patsubst agent/%.bpf.c,$(B)/%.bpf.o,$(BPF_SRC))
 .SECONDARY: $(BPF_OBJ)
 $(BPF_OBJ): $(B)/%.bpf.o: agent/%.bpf.c agent/%.h $(B)/vmlinux.h
+	@mkdir -p $(dir $@)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(B) -Iagent -c $< -o $@.tmp
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(B) -Iagent -I$(dir $<) \
+		-MMD -MP -MF $@.d -MT $@ -c $< -o $@.tmp
 	$(Q)$(BPFTOOL) gen object $@ $@.tmp && rm -f $@.tmp
 
 $(SKELS): $(B)/%.skel.h: $(B)/%.bpf.o
@@ -149,24 +164,38 @@ $(B)/tests/workloads: $(WL_SRC) tests/workloads/build.sh
 # ---- entry points -------------------------------------------------------------------------------
 # The sanitizer build runs every test; the plain build is there for what sanitizers distort
 # (the agent's idle memory).
-test:
+test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory SAN=1 all
 	$(Q)FLEETPROF_BUILD=build/san FLEETPROF_PLAIN_BUILD=build tests/run
 
-run: all
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
 	$(Q)deploy/run-local.sh
 
 bench: all
 	$(Q)bench/run-all.sh
 
+# Each target is built with clang's libFuzzer against the sources of the program it exercises
+# (the skeletons come from the plain build). FUZZ_SECONDS=N runs each for N seconds afterwards.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
+	-Ishared -Iagent -Iserver -Ibuild
 fuzz: deps-check
-	$(Q)mkdir -p $(B)/fuzz
+	$(Q)$(MAKE) --no-print-directory B=build SAN=0 $(patsubst agent/%.bpf.c,build/%.skel.h,$(BPF_SRC))
+	$(Q)mkdir -p build/fuzz
 	$(Q)for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-		$(CLANG) -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined -Ishared \
-		$$f $(SHARED_SRC) -o $(B)/fuzz/$$n $(LDLIBS) || exit 1; done
+		case $$n in fuzz_server_*) src="$(SERVER_SRC)";; fuzz_agent_*) src="$(AGENT_SRC)";; *) src="";; esac; \
+		echo "  FUZZ   build/fuzz/$$n"; \
+		$(CLANG) $(FUZZ_CFLAGS) $$f $$src $(SHARED_SRC) -o build/fuzz/$$n $(LDLIBS) || exit 1; done
+	$(Q)if [ -n "$${FUZZ_SECONDS:-}" ]; then for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+		mkdir -p build/fuzz/corpus-$$n; \
+		seeds=tests/fuzz/seeds/$$n; [ -d $$seeds ] || seeds=; \
+		echo "  RUN    $$n for $${FUZZ_SECONDS}s"; \
+		build/fuzz/$$n -max_total_time=$$FUZZ_SECONDS -print_final_stats=0 \
+			build/fuzz/corpus-$$n $$seeds >build/fuzz/$$n.log 2>&1 \
+			|| { tail -n 40 build/fuzz/$$n.log; exit 1; }; done; fi
 
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(ALL_OBJ:.o=.d) $(BPF_OBJ:=.d)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "flamegraph_html.h"
+#include "jsonstr.h"
 #include "collapsed.h"
 
 static const char page_head[] =
@@ -57,25 +58,6 @@ static const char page_tail[] =
 "document.getElementById('meta').textContent=HEADER?JSON.stringify(HEADER,null,1):'';\n"
 "draw();\n</script></body></html>\n";
 
-int flamegraph_js_string(struct buf *out, const char *s, size_t n)
-{
-	int rc = buf_putc(out, '"');
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '"' || c == '\\')
-			rc = buf_printf(out, "\\%c", c);
-		else if (c < 0x20 || c == '<' || c == '>' || c == '&')
-			rc = buf_printf(out, "\\u%04x", c);
-		else if (c == 0xe2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
-			 ((unsigned char)s[i + 2] == 0xa8 || (unsigned char)s[i + 2] == 0xa9)) {
-			rc = buf_printf(out, "\\u%04x", (unsigned char)s[i + 2] == 0xa8 ? 0x2028 : 0x2029);
-			i += 2;
-		} else
-			rc = buf_putc(out, (char)c);
-	}
-	return rc ? rc : buf_putc(out, '"');
-}
-
 struct render_ctx {
 	struct buf *out;
 	int first;
@@ -87,7 +69,7 @@ static int add_stack(void *ctx, const char *stack, size_t len, uint64_t count)
 	int rc = buf_puts(r->out, r->first ? "[" : ",\n[");
 	r->first = 0;
 	if (!rc)
-		rc = flamegraph_js_string(r->out, stack, len);
+		rc = json_str(r->out, stack, len, JSONSTR_HTML);
 	if (!rc)
 		rc = buf_printf(r->out, ",%llu]", (unsigned long long)count);
 	return rc;
@@ -108,7 +90,7 @@ int flamegraph_html_render(const char *text, size_t len, struct buf *out)
 	if (!rc)
 		rc = buf_puts(out, "];\nvar HEADER=null;try{HEADER=JSON.parse(");
 	if (!rc)
-		rc = flamegraph_js_string(out, header ? header : "null", header ? strlen(header) : 4);
+		rc = json_str(out, header ? header : "null", header ? strlen(header) : 4, JSONSTR_HTML);
 	if (!rc)
 		rc = buf_puts(out, ");}catch(e){}\n");
 	if (!rc)

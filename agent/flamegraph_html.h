@@ -13,9 +13,4 @@
 int flamegraph_html_render(const char *text, size_t len, struct buf *out)
 	__attribute__((warn_unused_result));
 
-/* Append s[0..n) as a JSON string literal that is safe inside an HTML <script> element
- * ('<', '>', '&', U+2028/9 escaped). 0, -ENOSPC or -ENOMEM. */
-int flamegraph_js_string(struct buf *out, const char *s, size_t n)
-	__attribute__((warn_unused_result));
-
 #endif

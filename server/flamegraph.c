@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonstr.h"
 #include "flamegraph.h"
 #include "http.h"
 
@@ -325,7 +326,7 @@ static int tree_write(struct tree *t, struct buf *out)
 
 		rc = buf_puts(out, "{\"name\":");
 		if (!rc)
-			rc = http_json_str(out, nd->name, nd->name_len);
+			rc = json_str(out, nd->name, nd->name_len, 0);
 		if (!rc)
 			rc = buf_printf(out, ",\"value\":%" PRIu64 ",\"children\":[", nd->value);
 		if (rc)
@@ -539,7 +540,7 @@ int fg_write_top(struct fg *f, size_t limit, bool by_total, struct buf *out)
 		if (!rc)
 			rc = buf_puts(out, "{\"name\":");
 		if (!rc)
-			rc = http_json_str(out, t.v[i].name, t.v[i].len);
+			rc = json_str(out, t.v[i].name, t.v[i].len, 0);
 		if (!rc)
 			rc = buf_printf(out, ",\"self\":%" PRIu64 ",\"total\":%" PRIu64 "}",
 					t.v[i].self, t.v[i].total);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "jsonstr.h"
 #include "handlers.h"
 #include "config.h"
 #include "gz.h"
@@ -108,7 +109,7 @@ static int heartbeat_answer(struct http_resp *resp, const struct store_command *
 	rc = buf_puts(b, "{\"success\":true,\"message\":\"Heartbeat received. New profiling "
 		      "command available.\",\"profiling_command\":{\"command_type\":");
 	if (!rc)
-		rc = http_json_str(b, cmd->command_type, strlen(cmd->command_type));
+		rc = json_str(b, cmd->command_type, strlen(cmd->command_type), 0);
 	if (!rc)
 		rc = buf_puts(b, ",\"combined_config\":");
 	if (!rc && cmd->combined_config) {
@@ -122,7 +123,7 @@ static int heartbeat_answer(struct http_resp *resp, const struct store_command *
 	if (!rc)
 		rc = buf_puts(b, "},\"command_id\":");
 	if (!rc)
-		rc = http_json_str(b, cmd->command_id, strlen(cmd->command_id));
+		rc = json_str(b, cmd->command_id, strlen(cmd->command_id), 0);
 	if (!rc)
 		rc = buf_putc(b, '}');
 	return rc;

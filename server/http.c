@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <microhttpd.h>
 
+#include "jsonstr.h"
 #include "http.h"
 #include "gz.h"
 #include "routes.h"
@@ -42,51 +43,6 @@ void http_resp_release(struct http_resp *r)
 	r->fd = -1;
 }
 
-int http_json_str(struct buf *b, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i, run = 0;
-	int rc = buf_putc(b, '"');
-
-	for (i = 0; rc == 0 && i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc[7];
-		const char *e = NULL;
-		size_t elen = 2;
-
-		if (c == '"')
-			e = "\\\"";
-		else if (c == '\\')
-			e = "\\\\";
-		else if (c == '\n')
-			e = "\\n";
-		else if (c == '\t')
-			e = "\\t";
-		else if (c == '\r')
-			e = "\\r";
-		else if (c < 0x20 || c == 0x7f) {
-			esc[0] = '\\'; esc[1] = 'u'; esc[2] = '0'; esc[3] = '0';
-			esc[4] = hex[c >> 4]; esc[5] = hex[c & 15]; esc[6] = 0;
-			e = esc;
-			elen = 6;
-		}
-		if (!e) {
-			run++;
-			continue;
-		}
-		if (run)
-			rc = buf_append(b, s + i - run, run);
-		run = 0;
-		if (rc == 0)
-			rc = buf_append(b, e, elen);
-	}
-	if (rc == 0 && run)
-		rc = buf_append(b, s + n - run, run);
-	if (rc == 0)
-		rc = buf_putc(b, '"');
-	return rc;
-}
-
 int http_resp_error(struct http_resp *r, int status, const char *fmt, ...)
 {
 	char msg[512];
@@ -103,7 +59,7 @@ int http_resp_error(struct http_resp *r, int status, const char *fmt, ...)
 	r->content_type = "application/json";
 	buf_reset(&r->body);
 	if (buf_puts(&r->body, "{\"success\":false,\"message\":") ||
-	    http_json_str(&r->body, msg, strlen(msg)) || buf_putc(&r->body, '}'))
+	    json_str(&r->body, msg, strlen(msg), 0) || buf_putc(&r->body, '}'))
 		buf_reset(&r->body);
 	return 0;
 }

@@ -80,9 +80,6 @@ int http_resp_text(struct http_resp *r, int status, const char *content_type, co
 /* First value of a query parameter, NULL when absent. */
 const char *http_req_param(const struct http_req *r, const char *key);
 
-/* Append s[0..n) as a quoted JSON string. 0 or -ENOSPC/-ENOMEM. */
-int http_json_str(struct buf *b, const char *s, size_t n) __attribute__((warn_unused_result));
-
 const char *http_method_name(enum http_method m);
 enum http_method http_method_parse(const char *s);
 

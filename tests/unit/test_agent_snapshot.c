@@ -14,6 +14,7 @@
 #include "hostinfo.h"
 #include "output.h"
 #include "flamegraph_html.h"
+#include "jsonstr.h"
 
 static int kcalls, ucalls;
 
@@ -274,9 +275,9 @@ T_TEST(js_string_escapes_script_breakouts)
 	struct buf b;
 	const char in[] = "a\"b\\c</script><!--&\n\xe2\x80\xa8z";
 	buf_init(&b, 4096);
-	T_CHECK(flamegraph_js_string(&b, in, sizeof(in) - 1) == 0);
+	T_CHECK(json_str(&b, in, sizeof(in) - 1, JSONSTR_HTML) == 0);
 	T_CHECKF(strcmp(buf_cstr(&b),
-			"\"a\\\"b\\\\c\\u003c/script\\u003e\\u003c!--\\u0026\\u000a\\u2028z\"") == 0,
+			"\"a\\\"b\\\\c\\u003c/script\\u003e\\u003c!--\\u0026\\n\\u2028z\"") == 0,
 		 "got %s", buf_cstr(&b));
 	buf_release(&b);
 }
