@@ -102,8 +102,15 @@ $(B)/obj/%.o: %.c
 	$(call msg,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-# agent objects may include generated BPF skeletons
-$(AGENT_OBJ) $(B)/obj/agent/main.o: | $(SKELS)
+# agent objects may include generated BPF skeletons, and the HTML flame graph the dashboard's
+# page and renderer (web/ is the one copy; the header is generated, never committed)
+$(AGENT_OBJ) $(B)/obj/agent/main.o: | $(SKELS) $(B)/gen/flamegraph_page.h
+WEB_EMBED := web/export-template.html web/js/flame.js
+$(B)/gen/flamegraph_page.h: $(WEB_EMBED)
+	@mkdir -p $(dir $@)
+	$(call msg,GEN,$@)
+	$(Q)for f in $(WEB_EMBED); do echo "static const unsigned char fp_$$(basename $$f | tr -c 'a-z0-9\n' _)[] = {"; \
+		od -An -v -tx1 $$f | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'; echo "};"; done > $@
 
 $(B)/libshared.a: $(SHARED_OBJ)
 	$(call msg,AR,$@)
@@ -181,7 +188,8 @@ bench: all
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined \
 	-Ishared -Iagent -Iserver -Ibuild
 fuzz: deps-check
-	$(Q)$(MAKE) --no-print-directory B=build SAN=0 $(patsubst agent/%.bpf.c,build/%.skel.h,$(BPF_SRC))
+	$(Q)$(MAKE) --no-print-directory B=build SAN=0 $(patsubst agent/%.bpf.c,build/%.skel.h,$(BPF_SRC)) \
+		build/gen/flamegraph_page.h
 	$(Q)mkdir -p build/fuzz
 	$(Q)for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 		case $$n in fuzz_server_*) src="$(SERVER_SRC)";; fuzz_agent_*) src="$(AGENT_SRC)";; *) src="";; esac; \

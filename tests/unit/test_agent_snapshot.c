@@ -1,5 +1,7 @@
 /* test_agent_snapshot.c — samples -> collapsed lines and header, with a fake namer; the flame
- * graph's escaping; output files, symlinks and rotation. */
+ * graph page (the dashboard's, embedded) and its escaping; output files, symlinks and rotation.
+ * FLEETPROF_FLAMEGRAPH_OUT=FILE also writes the flame graph test's page there (the browser test
+ * draws it). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -282,20 +284,63 @@ T_TEST(js_string_escapes_script_breakouts)
 	buf_release(&b);
 }
 
-T_TEST(flamegraph_render_and_bound)
+static int count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+/* A profile whose processes are named like Object.prototype's members: the page must draw them
+ * (a renderer keyed on plain objects would not). The browser test draws this very page. */
+static const char fg_prof[] =
+	"# {\"metadata\":{\"hostname\":\"h</script><!--\",\"start_time\":\"2026-11-27T13:00:00Z\"}}\n"
+	"0;;__proto__;main;f 3\n0;;__proto__;main 1\n0;;constructor;run 2\n"
+	"0;web-1;hasOwnProperty;loop;x</script>y 4\n";
+
+T_TEST(flamegraph_page_is_the_dashboards)
 {
 	struct buf b;
-	const char prof[] = "# {\"metadata\":{\"hostname\":\"h</script>\"}}\n0;;x;main;f 3\n0;;x;main 1\n";
+	const char *html, *env = getenv("FLEETPROF_FLAMEGRAPH_OUT");
 	buf_init(&b, 1 << 20);
-	T_CHECK(flamegraph_html_render(prof, sizeof(prof) - 1, &b) == 0);
-	T_CHECK(strstr(buf_cstr(&b), "[\"0;;x;main;f\",3]") != NULL);
-	T_CHECK(strstr(buf_cstr(&b), "h</script>") == NULL);
+	T_REQUIRE(flamegraph_html_render(fg_prof, sizeof(fg_prof) - 1, &b) == 0);
+	html = buf_cstr(&b);
+	/* the data: appid and an empty container dropped, a container kept as the top frame */
+	T_CHECKF(strstr(html, "\"collapsed\":\"__proto__;main;f 3\\n__proto__;main 1\\n"
+			"constructor;run 2\\nweb-1;hasOwnProperty;loop;x\\u003c/script\\u003ey 4\\n\"}")
+		 != NULL, "data not found in %.300s", strstr(html, "\"collapsed\"") ?
+		 strstr(html, "\"collapsed\"") : "(none)");
+	T_CHECK(strstr(html, "\"header\":\"{\\\"metadata\\\":") != NULL);
+	/* one renderer: the dashboard's flame.js is inlined, with its page's bootstrap */
+	T_CHECK(strstr(html, "export class FlameGraph") != NULL);
+	T_CHECK(strstr(html, "export function buildTree") != NULL);
+	T_CHECK(strstr(html, "window.fleetprofExport") != NULL);
+	T_CHECK(strstr(html, "{{DATA}}") == NULL && strstr(html, "{{FLAME_JS}}") == NULL);
+	/* nothing breaks out of a script element: only the page's own two close tags */
+	T_CHECKF(count_of(html, "</script") == 2, "%d </script", count_of(html, "</script"));
+	T_CHECK(count_of(html, "<!--") == 1);   /* the template's own comment */
+	if (env && *env) {
+		FILE *f = fopen(env, "w");
+		T_CHECK(f && fwrite(html, 1, b.len, f) == b.len);
+		if (f)
+			fclose(f);
+	}
 	buf_release(&b);
-	buf_init(&b, 100);   /* too small: bounded, no partial success */
-	T_CHECK(flamegraph_html_render(prof, sizeof(prof) - 1, &b) == -ENOSPC);
+}
+
+T_TEST(flamegraph_render_bounds_and_errors)
+{
+	struct buf b;
+	buf_init(&b, 4096);   /* too small for the page: bounded, no partial success */
+	T_CHECK(flamegraph_html_render(fg_prof, sizeof(fg_prof) - 1, &b) == -ENOSPC);
 	buf_release(&b);
 	buf_init(&b, 1 << 20);
 	T_CHECK(flamegraph_html_render("x;y notanumber\n", 15, &b) == -EINVAL);
+	buf_release(&b);
+	buf_init(&b, 1 << 20);   /* no header, no stacks: still a page */
+	T_CHECK(flamegraph_html_render("", 0, &b) == 0);
+	T_CHECK(strstr(buf_cstr(&b), "{\"title\":null,\"header\":null,\"collapsed\":\"\"}") != NULL);
 	buf_release(&b);
 }
 
@@ -363,7 +408,8 @@ int main(void)
 	T_RUN(stack_bound_counts_dropped);
 	T_RUN(header_shape);
 	T_RUN(js_string_escapes_script_breakouts);
-	T_RUN(flamegraph_render_and_bound);
+	T_RUN(flamegraph_page_is_the_dashboards);
+	T_RUN(flamegraph_render_bounds_and_errors);
 	T_RUN(output_files_symlinks_rotation);
 	return t_done();
 }

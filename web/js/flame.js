@@ -1,10 +1,12 @@
 // flame.js — collapsed stacks -> frame tree (typed arrays) and a canvas flame graph.
 //
-// No imports on purpose: the dashboard's HTML export embeds this file verbatim.
+// No imports on purpose: the dashboard's HTML export and the agent's HTML file (which carries it
+// in a header generated at build time) embed this file verbatim, so it is the one renderer.
+// It must never contain a script element's closing tag (the agent's unit test checks).
 //
 // The tree: node 0 is the root ("all"); every other node is one frame under its parent. Nodes are
 // numbered in creation order, so a parent's id is always smaller than its children's. Per node:
-// nameOf (index into names), parent, depth, tot[side] / self[side] (samples; side 0, and side 1
+// nameOf (index into names; names[0] is the root's label, never a frame's), parent, depth, tot[side] / self[side] (samples; side 0, and side 1
 // for a comparison), weight (what the width is drawn from), x (offset in weight units, children
 // ordered by name). A single profile: weight = samples. A comparison: weight = share in A + share
 // in B (each side normalised to 1), so frames present on only one side stay visible.
@@ -71,7 +73,7 @@ export function parseCollapsed(text, fn) {
 }
 
 class Builder {
-	constructor(sides, sizeHint) {
+	constructor(sides, sizeHint, rootName = 'all') {
 		this.sides = sides;
 		// presize from the text length (a frame costs a few bytes of text at least)
 		const pow2 = (v) => 1 << Math.min(23, Math.max(12, Math.ceil(Math.log2(Math.max(v, 1)))));
@@ -86,8 +88,9 @@ class Builder {
 			this.tot.push(new Float64Array(this.cap));
 			this.self.push(new Float64Array(this.cap));
 		}
-		this.names = ['all'];
-		this.nameIds = new Map([['all', 0]]);
+		// a Map, not an object: a frame may be called "__proto__" or "constructor"
+		this.names = [rootName];
+		this.nameIds = new Map();
 		// (parent, name) -> child: open addressing on typed arrays (a Map with number keys is slow)
 		this.hcap = this.cap * 2;
 		this.hshift = 32 - Math.log2(this.hcap);
@@ -125,6 +128,13 @@ class Builder {
 	}
 
 	add(side, stack, count) {
+		if (stack === '') { // samples of the root itself (a sandwich's function)
+			this.tot[side][0] += count;
+			this.self[side][0] += count;
+			this.stacks[side]++;
+			this.sum[side] += count;
+			return;
+		}
 		// Sorted input (the server's) shares a prefix with the previous line: find it by comparing
 		// characters, reuse the previous line's nodes for the whole frames in it, split the rest.
 		const prevF = this.prevFrames, prevN = this.prevNodes;
@@ -234,8 +244,8 @@ class Builder {
 }
 
 /** Build a tree from one collapsed text, or two (a comparison: A then B). */
-export function buildTree(textA, textB = null) {
-	const b = new Builder(textB === null ? 1 : 2, textA.length + (textB === null ? 0 : textB.length));
+export function buildTree(textA, textB = null, { rootName = 'all' } = {}) {
+	const b = new Builder(textB === null ? 1 : 2, textA.length + (textB === null ? 0 : textB.length), rootName);
 	parseCollapsed(textA, (s, c) => b.add(0, s, c));
 	if (textB !== null) {
 		b.prevFrames = [];
@@ -245,11 +255,64 @@ export function buildTree(textA, textB = null) {
 	return b.finish();
 }
 
-/** Frames from the root to node (excluding the root), as names. */
+/** Frames from the root to node (excluding the root), as node ids. */
 export function pathOf(tree, node) {
 	const out = [];
 	for (let k = node; k > 0; k = tree.parent[k]) out.push(k);
 	return out.reverse();
+}
+
+/** The names of the frames from the root to node (excluding the root). */
+export function pathNames(tree, node) {
+	return pathOf(tree, node).map((k) => tree.names[tree.nameOf[k]]);
+}
+
+/** The node reached by following names down from the root, as far as they match (a zoom kept in
+ * a link still lands somewhere sensible when the data changed). */
+export function nodeByPath(tree, names) {
+	let k = 0;
+	for (const nm of names) {
+		let next = -1;
+		for (let c = tree.firstChild[k]; c < tree.firstChild[k + 1] && next < 0; c++)
+			if (tree.names[tree.nameOf[tree.children[c]]] === nm) next = tree.children[c];
+		if (next < 0) break;
+		k = next;
+	}
+	return k;
+}
+
+/** The sandwich of function name: {callers, callees}, two trees whose root is the function.
+ * callers: each stack through the function, from its caller up to the process (read upwards);
+ * callees: what the function called, merged over every place it was called from. A recursive
+ * function counts once per stack (at its outermost frame). total: samples through it. */
+export function sandwich(tree, name, side = 0) {
+	const callers = new Builder(1, 0, name), callees = new Builder(1, 0, name);
+	const id = tree.names.indexOf(name, 1);
+	const tot = tree.tot[side], self = tree.self[side];
+	let total = 0;
+	const stack = id > 0 ? [0] : [];
+	while (stack.length) {
+		const v = stack.pop();
+		if (tot[v] === 0) continue;
+		if (v === 0 || tree.nameOf[v] !== id) {
+			for (let c = tree.firstChild[v + 1] - 1; c >= tree.firstChild[v]; c--) stack.push(tree.children[c]);
+			continue;
+		}
+		total += tot[v];
+		const up = [];
+		for (let k = tree.parent[v]; k > 0; k = tree.parent[k]) up.push(tree.names[tree.nameOf[k]]);
+		callers.add(0, up.join(';'), tot[v]);
+		const sub = [[v, '']];
+		while (sub.length) {
+			const [u, path] = sub.pop();
+			if (self[u] > 0) callees.add(0, path, self[u]);
+			for (let c = tree.firstChild[u + 1] - 1; c >= tree.firstChild[u]; c--) {
+				const ch = tree.children[c];
+				if (tot[ch] > 0) sub.push([ch, path ? `${path};${tree.names[tree.nameOf[ch]]}` : tree.names[tree.nameOf[ch]]]);
+			}
+		}
+	}
+	return { callers: callers.finish(), callees: callees.finish(), total };
 }
 
 /** The subtree of node as collapsed text (the path to node kept as the stack prefix). */
@@ -337,9 +400,10 @@ export function matchedSamples(tree, matched, side = 0) {
 
 /** The node of the function name with the most samples (for "focus on a function"). */
 export function heaviestNodeOf(tree, name, side = 0) {
+	const id = tree.names.indexOf(name, 1);
 	let best = -1;
-	for (let i = 1; i < tree.n; i++)
-		if (tree.names[tree.nameOf[i]] === name && (best < 0 || tree.tot[side][i] > tree.tot[side][best])) best = i;
+	for (let i = 1; id > 0 && i < tree.n; i++)
+		if (tree.nameOf[i] === id && (best < 0 || tree.tot[side][i] > tree.tot[side][best])) best = i;
 	return best;
 }
 
@@ -359,14 +423,16 @@ const MIN_PX = 0.5;          // narrower frames are not drawn (nor their childre
 const MAX_CANVAS_H = 16000;  // px, a bound for very deep stacks
 
 export class FlameGraph {
-	/** container: an element the graph fills (its width); opts.onZoom(nodes[]) after each zoom,
-	 * opts.onSelect(node) on keyboard selection. */
+	/** container: an element the graph fills (its width) and scrolls in (give it a max-height).
+	 * opts: onZoom(path) after each zoom, onSelect(node) on keyboard selection, icicle (root at
+	 * the top; the default), total (the samples "% of all" refers to; default the root's),
+	 * processRow (frames at depth 1 are processes, drawn grey; default true). */
 	constructor(container, opts = {}) {
 		this.container = container;
 		this.opts = opts;
 		this.tree = null;
 		this.zoomNode = 0;
-		this.inverted = false;
+		this.icicle = opts.icicle ?? true;
 		this.matched = null;
 		this.selected = -1;
 		this.hover = -1;
@@ -389,6 +455,7 @@ export class FlameGraph {
 			if (k >= 0) { this.selected = k; this.zoom(k); }
 		});
 		this.canvas.addEventListener('keydown', (e) => this.onKey(e));
+		container.addEventListener('scroll', () => { this.tip.hidden = true; }, { passive: true });
 		if (typeof ResizeObserver !== 'undefined') {
 			let w = 0;
 			this.ro = new ResizeObserver(() => {
@@ -398,9 +465,10 @@ export class FlameGraph {
 		}
 	}
 
-	setTree(tree) {
+	/** Show tree, opened on its root. zoomNode: a node to open zoomed on (a view from a link). */
+	setTree(tree, zoomNode = 0) {
 		this.tree = tree;
-		this.zoomNode = 0;
+		this.zoomNode = zoomNode > 0 && zoomNode < tree.n ? zoomNode : 0;
 		this.selected = -1;
 		this.matched = null;
 		// a tooltip shown for the previous tree describes frames that are gone
@@ -408,16 +476,24 @@ export class FlameGraph {
 		this.tip.hidden = true;
 		this.colors = new Array(tree.names.length);
 		this.render();
-		this.opts.onZoom?.(pathOf(tree, 0));
+		this.reveal(this.tree.depth[this.zoomNode], true);
+		this.opts.onZoom?.(pathOf(tree, this.zoomNode));
 	}
 
-	setInverted(on) { this.inverted = on; this.render(); }
+	/** Root at the top (icicle, on) or at the bottom (flame, off). */
+	setIcicle(on) {
+		this.icicle = on;
+		this.render();
+		this.reveal(this.tree ? this.tree.depth[this.selected >= 0 ? this.selected : this.zoomNode] : 0, true);
+	}
 
-	/** Highlight frames matching term; returns {samples, percent} of side (0, or 1 for B). */
+	/** Highlight frames matching term; returns {samples, percent} of side (0, or 1 for B). The
+	 * widest match is scrolled into view when no match is in view. */
 	setSearch(term, side = 0, exact = false) {
 		if (!this.tree) return { samples: 0, percent: 0 };
 		this.matched = matchNames(this.tree, term, exact);
 		this.render();
+		this.revealMatch();
 		const s = matchedSamples(this.tree, this.matched, side);
 		const total = this.tree.tot[side][0];
 		return { samples: s, percent: total > 0 ? (100 * s) / total : 0 };
@@ -427,10 +503,38 @@ export class FlameGraph {
 		if (!this.tree) return;
 		this.zoomNode = node;
 		this.render();
+		this.reveal(this.tree.depth[node], true);
 		this.opts.onZoom?.(pathOf(this.tree, node));
 	}
 
 	reset() { this.selected = -1; this.zoom(0); }
+
+	/** Scroll the graph's box so row depth is in view. force: even when it is, put it near the
+	 * root's edge with two rows of context (the zoomed frame, the root after a reset). */
+	reveal(depth, force = false) {
+		const box = this.container;
+		const view = box.clientHeight;
+		if (!this.tree || !view || box.scrollHeight <= view) return;
+		const y = this.rowY(depth);
+		if (!force && y >= box.scrollTop && y + ROW <= box.scrollTop + view) return;
+		box.scrollTop = this.icicle ? Math.max(0, y - 2 * ROW) : Math.max(0, y + 3 * ROW - view);
+	}
+
+	/** After a search: when no matched frame is in view, scroll to the widest one. */
+	revealMatch() {
+		const t = this.tree, d = this.drawn, m = this.matched;
+		if (!m || !d) return;
+		const box = this.container;
+		let best = -1;
+		for (let i = 0; i < d.nodes.length; i++) {
+			const k = d.nodes[i];
+			if (k === 0 || !m[t.nameOf[k]]) continue;
+			const y = this.rowY(t.depth[k]);
+			if (y >= box.scrollTop && y + ROW <= box.scrollTop + box.clientHeight) return;
+			if (best < 0 || d.ws[i] > d.ws[best]) best = i;
+		}
+		if (best >= 0) this.reveal(t.depth[d.nodes[best]]);
+	}
 
 	color(k) {
 		const t = this.tree;
@@ -444,7 +548,7 @@ export class FlameGraph {
 		}
 		const nm = t.nameOf[k];
 		if (k === 0) return 'hsl(220,10%,80%)';
-		if (t.depth[k] === 1) return PROCESS_COLOR; // the process (comm), not a function
+		if (t.depth[k] === 1 && this.opts.processRow !== false) return PROCESS_COLOR; // the process (comm), not a function
 		return this.colors[nm] ??= frameColor(t.names[nm]);
 	}
 
@@ -464,7 +568,7 @@ export class FlameGraph {
 			nodes.push(k); xs.push(0); ws.push(W);
 		}
 		const stack = [z];
-		let maxD = 0;
+		let maxD = t.depth[z];
 		while (stack.length) {
 			const k = stack.pop();
 			const w = t.weight[k] * scale;
@@ -500,7 +604,7 @@ export class FlameGraph {
 			ctx.fillStyle = hit ? '#d946ef' : this.color(k);
 			ctx.fillRect(x, y, w > 2 ? w - 1 : w, ROW - 1);
 			if (w > charW * 3 + 6) {
-				const name = k === 0 ? 'all' : t.names[t.nameOf[k]];
+				const name = t.names[t.nameOf[k]];
 				const fit = Math.floor((w - 6) / charW);
 				ctx.fillStyle = '#111';
 				ctx.fillText(name.length <= fit ? name : name.slice(0, fit - 1) + '…', x + 3, y + ROW / 2);
@@ -515,12 +619,12 @@ export class FlameGraph {
 		this.lastRender = { nodes: nodes.length, ms: performance.now() - t0 };
 	}
 
-	rowY(depth) { return this.inverted ? depth * ROW : this.height - (depth + 1) * ROW - 1; }
+	rowY(depth) { return this.icicle ? depth * ROW : this.height - (depth + 1) * ROW - 1; }
 
 	nodeAt(px, py) {
 		const d = this.drawn;
 		if (!d || !this.tree) return -1;
-		const depth = this.inverted ? Math.floor(py / ROW) : Math.floor((this.height - 1 - py) / ROW);
+		const depth = this.icicle ? Math.floor(py / ROW) : Math.floor((this.height - 1 - py) / ROW);
 		for (let i = 0; i < d.nodes.length; i++) {
 			const k = d.nodes[i];
 			if (this.tree.depth[k] === depth && px >= d.xs[i] && px < d.xs[i] + d.ws[i]) return k;
@@ -533,7 +637,7 @@ export class FlameGraph {
 		return this.nodeAt(e.clientX - r.left, e.clientY - r.top);
 	}
 
-	/** Screen position (relative to the canvas) of a drawn node's centre, or null. */
+	/** Position (relative to the canvas) of a drawn node's centre, or null. */
 	nodeCenter(k) {
 		const d = this.drawn;
 		const i = d ? d.nodes.indexOf(k) : -1;
@@ -543,7 +647,7 @@ export class FlameGraph {
 
 	describe(k) {
 		const t = this.tree;
-		const name = k === 0 ? 'all' : t.names[t.nameOf[k]];
+		const name = t.names[t.nameOf[k]];
 		if (t.sides === 2) {
 			const pa = t.sum[0] ? (100 * t.tot[0][k]) / t.sum[0] : 0, pb = t.sum[1] ? (100 * t.tot[1][k]) / t.sum[1] : 0;
 			const d = pb - pa;
@@ -551,7 +655,7 @@ export class FlameGraph {
 				`B: ${fmtNum(t.tot[1][k])} samples (${fmtPct(pb)})`,
 				`change: ${d >= 0 ? '+' : ''}${d.toFixed(2)} points`] };
 		}
-		const all = t.tot[0][0], zt = t.tot[0][this.zoomNode];
+		const all = this.opts.total ?? t.tot[0][0], zt = t.tot[0][this.zoomNode];
 		const lines = [`${fmtNum(t.tot[0][k])} samples, ${fmtPct(all ? (100 * t.tot[0][k]) / all : 0)} of all`];
 		if (this.zoomNode !== 0 && zt > 0) lines.push(`${fmtPct((100 * t.tot[0][k]) / zt)} of the zoomed frame`);
 		lines.push(`self ${fmtNum(t.self[0][k])} (${fmtPct(all ? (100 * t.self[0][k]) / all : 0)})`);
@@ -613,8 +717,8 @@ export class FlameGraph {
 			}
 			return best >= 0 ? best : k;
 		};
-		const toLeaf = this.inverted ? 'ArrowDown' : 'ArrowUp';
-		const toRoot = this.inverted ? 'ArrowUp' : 'ArrowDown';
+		const toLeaf = this.icicle ? 'ArrowDown' : 'ArrowUp';
+		const toRoot = this.icicle ? 'ArrowUp' : 'ArrowDown';
 		switch (e.key) {
 		case toLeaf: k = firstChild(); break;
 		case toRoot: k = k > 0 ? t.parent[k] : k; break;
@@ -627,6 +731,7 @@ export class FlameGraph {
 		e.preventDefault();
 		this.selected = k;
 		this.render();
+		this.reveal(t.depth[k]);
 		const c = this.nodeCenter(k);
 		if (c) this.showTip(k, c.x, c.y);
 		this.opts.onSelect?.(k);

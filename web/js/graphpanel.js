@@ -14,7 +14,7 @@ export class GraphPanel {
 			'aria-label': 'Search frames', on: { input: () => this.applySearch() } });
 		this.matched = h('span.matched', { role: 'status', 'aria-live': 'polite' });
 		this.resetBtn = h('button.ghost', { type: 'button', text: 'Reset zoom', on: { click: () => this.fg.reset() } });
-		this.icicle = h('button.ghost', { type: 'button', text: 'Icicle', 'aria-pressed': 'false',
+		this.icicle = h('button.ghost', { type: 'button', text: 'Icicle', 'aria-pressed': 'true',
 			title: 'Draw the root at the top (icicle) or at the bottom (flame)',
 			on: { click: () => this.toggleIcicle() } });
 		this.exportCol = h('button.ghost', { type: 'button', text: 'Export collapsed', on: { click: () => this.exportCollapsed() } });
@@ -81,7 +81,7 @@ export class GraphPanel {
 	toggleIcicle() {
 		const on = this.icicle.getAttribute('aria-pressed') !== 'true';
 		this.icicle.setAttribute('aria-pressed', String(on));
-		this.fg.setInverted(on);
+		this.fg.setIcicle(on);
 	}
 
 	collapsedForExport() {
