@@ -1,7 +1,9 @@
 // lib.mjs — the browser-test harness: the real fleetprof-server on an ephemeral port with its
 // database in a temp dir, a fake agent speaking the wire protocol (heartbeats, gzip uploads),
-// Debian's Chromium through playwright-core, one line per test, a screenshot per test, and
-// cleanup of every process and temp dir whatever happens.
+// Debian's Chromium through playwright-core, one line per test, a screenshot per test (kept in
+// $FLEETPROF_BUILD/test-logs/screenshots), the dashboard served under a strict
+// Content-Security-Policy, and cleanup of every process and temp dir whatever happens. No test
+// asserts a wall-clock budget: until() waits for an event, with a generous timeout.
 //
 //   const s = await Suite.open('dashboard');   // prints "skip ..." and exits 0 when it cannot run
 //   await s.test('name', async ({ page }) => { ... });
@@ -16,6 +18,9 @@ export const ROOT = process.env.FLEETPROF_ROOT || path.resolve(path.dirname(new 
 export const BUILD = path.resolve(ROOT, process.env.FLEETPROF_BUILD || 'build/san');
 export const AGENT_TOKEN = 'agent-token-for-browser-tests';
 export const ADMIN_TOKEN = 'admin-token-for-browser-tests';
+/** What the server is to send once it sets security headers (issue: CSP on the dashboard); the
+ * tests add it to every page the server serves, so a violation shows as a console error now. */
+export const CSP = "default-src 'self'; frame-ancestors 'none'";
 const CHROMIUM = '/usr/bin/chromium';
 const CHROME_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
 	'--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -113,9 +118,9 @@ class Server {
 		return r.json;
 	}
 
-	async complete(commandId, hostname, status = 'completed') {
+	async complete(commandId, hostname, status = 'completed', error = null) {
 		const r = await this.req('POST', '/api/metrics/command_completion', { token: AGENT_TOKEN, body: {
-			command_id: commandId, hostname, status, execution_time: 2.5, error_message: null, results_path: null } });
+			command_id: commandId, hostname, status, execution_time: 2.5, error_message: error, results_path: null } });
 		if (r.status !== 200) throw new Fail(`completion ${commandId}: HTTP ${r.status} ${r.text}`);
 		return r.json;
 	}
@@ -142,7 +147,7 @@ export class Suite {
 	static async open(name, { server = true } = {}) {
 		const s = new Suite(name);
 		s.tmp = fs.mkdtempSync(path.join(os.tmpdir(), `fleetprof-browser-${name}-`));
-		s.shots = path.join(BUILD, 'screenshots');
+		s.shots = path.join(BUILD, 'test-logs', 'screenshots');
 		fs.mkdirSync(s.shots, { recursive: true });
 		const cleanup = async (sig) => { await s.cleanup(); process.exit(sig === 'SIGINT' ? 130 : 143); };
 		process.on('SIGINT', cleanup);
@@ -165,7 +170,10 @@ export class Suite {
 				acceptDownloads: true, headless: true });
 			s.page = s.browser.pages()[0] || await s.browser.newPage();
 			s.watchConsole(s.page);
-			if (server) s.server = await new Server(s.tmp).start();
+			if (server) {
+				s.server = await new Server(s.tmp).start();
+				await s.strictCsp(s.browser);
+			}
 		} catch (e) {
 			say(`FAIL ${name}_setup: ${e.message}`);
 			s.failed++;
@@ -180,6 +188,33 @@ export class Suite {
 		this.failed = 0;
 		this.consoleErrors = [];
 		this.allowed = [];
+	}
+
+	/** Serve the server's pages with CSP, as the server will; report violations as errors. */
+	async strictCsp(ctx) {
+		const origin = new URL(this.server.url).origin;
+		await ctx.route((u) => u.origin === origin && !u.pathname.startsWith('/api/'), async (route) => {
+			if (route.request().resourceType() !== 'document') { await route.continue(); return; }
+			const res = await route.fetch();
+			await route.fulfill({ response: res, headers: { ...res.headers(), 'content-security-policy': CSP } });
+		});
+		await ctx.addInitScript(() => {
+			document.addEventListener('securitypolicyviolation', (e) => {
+				console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`);
+			});
+		});
+	}
+
+	/** A second tab of the same browser, signed in afresh (the token lives per tab), at url. */
+	async signedInPage(url) {
+		const p = await this.browser.newPage();
+		this.watchConsole(p);
+		await p.goto(url);
+		await p.waitForSelector('#signin-form input[name=token]');
+		await p.fill('input[name=token]', ADMIN_TOKEN);
+		await p.click('#signin-form button[type=submit]');
+		await p.waitForSelector('#nav:not([hidden])');
+		return p;
 	}
 
 	watchConsole(page) {
@@ -219,8 +254,8 @@ export class Suite {
 		if (process.env.VERBOSE) process.stderr.write(`  ${name}: ${Date.now() - t0} ms\n`);
 	}
 
-	async shot(name) {
-		try { await this.page?.screenshot({ path: path.join(this.shots, `${this.name}-${name}.png`) }); } catch { /* closed */ }
+	async shot(name, page = this.page, opts = {}) {
+		try { await page?.screenshot({ path: path.join(this.shots, `${this.name}-${name}.png`), ...opts }); } catch { /* closed */ }
 	}
 
 	async cleanup() {

@@ -1,7 +1,8 @@
 // test_dashboard.mjs — the dashboard end to end against the real server: sign-in, hosts and
 // filters, a profiling request delivered to a heartbeating (fake) agent with live status, flame
 // graph with known frames, search, zoom/reset (mouse and keyboard), runtime colours, top
-// functions, compare, commands history, exports, sign-out. Any console error fails the test.
+// functions, compare, commands history, exports, sign-out. Any console error fails the test, and
+// the pages are served under the strict Content-Security-Policy the server is to send.
 import fs from 'node:fs';
 import { Suite, check, eq, until, makeProfile, ADMIN_TOKEN } from './lib.mjs';
 
@@ -142,10 +143,11 @@ if (srv) {
 	await s.test('hosts_list_every_field', async () => {
 		await until(async () => (await page.locator('#view-hosts tbody tr').count()) === 4, 'four hosts listed');
 		const cells = await hostRow('web-1').locator('td').allInnerTexts();
-		eq(cells.slice(1, 5), ['web-1', 'web', '10.0.1.1', '1.2.5'], 'web-1 host, service, IP, agent version');
-		check(/^\d+ s ago$|^just now$/.test(cells[5]), `last heartbeat not relative: ${cells[5]}`);
-		eq(cells[6], 'active', 'status');
-		eq(cells[7], '–', 'no command yet');
+		eq(cells.slice(1, 6), ['web-1', 'web', '10.0.1.1', '1.2.5', 'heartbeat + uploads'], 'web-1 host, service, IP, agent version, how it reports');
+		check(/^\d+ s ago$|^just now$/.test(cells[6]), `last heartbeat not relative: ${cells[6]}`);
+		eq(cells[7], 'heartbeating', 'status');
+		eq(cells[8], '–', 'no command yet');
+		eq(await hostRow('web-3').locator('td').nth(5).innerText(), 'heartbeat', 'web-3 never uploaded');
 		check(/4 active of 4/.test(await text('#view-hosts .summary')), `summary: ${await text('#view-hosts .summary')}`);
 	});
 
@@ -212,8 +214,8 @@ if (srv) {
 		const gw = await page.evaluate(() => window.fleetprof.views.profiles.panel.fg.canvas.clientWidth);
 		check(Math.abs(f.width - 0.3 * gw) < 1.5, `parse_json width ${f.width} of ${gw}`);
 		await page.mouse.move(f.x, f.y);
-		await until(async () => await page.locator('#view-profiles .fg-tip').isVisible(), 'tooltip on hover');
-		const tip = await text('#view-profiles .fg-tip');
+		await until(async () => await page.locator('#view-profiles .panel .fg-tip').isVisible(), 'tooltip on hover');
+		const tip = await text('#view-profiles .panel .fg-tip');
 		check(tip.includes('parse_json') && tip.includes('300 samples, 30.0% of all') && tip.includes('native'), `tooltip: ${tip}`);
 		// top functions: by self, descending
 		const rows = await page.locator('#view-profiles table.top tbody tr').evaluateAll((trs) => trs.slice(0, 3).map((tr) => [...tr.cells].map((c) => c.innerText)));
@@ -257,26 +259,30 @@ if (srv) {
 		check(/Within the zoomed frame/.test(await text('#view-profiles .top .note')), 'top functions follow the zoom');
 		await page.click('#view-profiles button:has-text("Reset zoom")');
 		await until(async () => JSON.stringify(await crumbs()) === '["all"]', 'breadcrumb after reset');
-		// keyboard: focus the graph, move to a child, zoom with Enter, reset with Escape
+		// keyboard: focus the graph, move to a child (down: the root is at the top), zoom with Enter, reset with Escape
 		await page.focus('#view-profiles .fg canvas');
-		await page.keyboard.press('ArrowUp');
-		await page.keyboard.press('ArrowUp');
+		await page.keyboard.press('ArrowDown');
+		await page.keyboard.press('ArrowDown');
 		await page.keyboard.press('Enter');
 		await until(async () => JSON.stringify(await crumbs()) === JSON.stringify(['all', 'app', 'main_[p]']), 'keyboard zoom');
 		await page.keyboard.press('Escape');
 		await until(async () => JSON.stringify(await crumbs()) === '["all"]', 'keyboard reset');
 	});
 
-	await s.test('icicle_toggle', async () => {
+	await s.test('icicle_by_default_flame_as_option', async () => {
 		const root = () => page.evaluate(() => window.fleetprof.views.profiles.panel.fg.nodeCenter(0).y);
-		const flameY = await root();
-		await page.click('#view-profiles button:has-text("Icicle")');
 		const icicleY = await root();
-		check(flameY > icicleY && icicleY < 18, `root row flame y=${flameY}, icicle y=${icicleY}`);
+		check(icicleY < 18, `the root is the top row by default: y=${icicleY}`);
+		eq(await page.getAttribute('#view-profiles button:has-text("Icicle")', 'aria-pressed'), 'true', 'icicle pressed');
 		await page.click('#view-profiles button:has-text("Icicle")');
+		const flameY = await root();
+		check(flameY > icicleY, `root row flame y=${flameY}, icicle y=${icicleY}`);
+		check(/layout=flame/.test(page.url()), `layout in the address: ${page.url()}`);
+		await page.click('#view-profiles button:has-text("Icicle")');
+		check(!/layout=/.test(page.url()), `icicle is the default, not in the address: ${page.url()}`);
 	});
 
-	await s.test('top_functions_sort_and_focus', async () => {
+	await s.test('top_functions_sort_and_pick', async () => {
 		await page.click('#view-profiles table.top th button:has-text("Total")');
 		const first = await page.locator('#view-profiles table.top tbody tr').evaluateAll((trs) => trs.slice(0, 2).map((tr) => tr.dataset.name));
 		eq(first, ['app', 'main_[p]'], 'sorted by total, descending (900 each, then by name)');
@@ -284,11 +290,17 @@ if (srv) {
 		await page.click('#view-profiles table.top th button:has-text("Self")'); // ascending now
 		const firstAsc = await page.locator('#view-profiles table.top tbody tr').first().getAttribute('data-name');
 		check(['app', 'handle_[p]', 'main_[p]', 'parse_json', 'run_[j]', 'worker', 'write_[p]'].includes(firstAsc), `ascending self starts with a 0-self function: ${firstAsc}`);
+		await page.click('#view-profiles table.top th button:has-text("Self")'); // descending again
+		// picking a row highlights it in the graph and moves no row (nor zooms)
+		const order = () => page.locator('#view-profiles table.top tbody tr').evaluateAll((trs) => trs.map((tr) => tr.dataset.name));
+		const before = await order();
 		await page.locator('#view-profiles table.top tbody tr[data-name="memcpy"]').click();
-		await until(async () => (await page.locator('#view-profiles nav.crumbs button').last().innerText()) === 'memcpy', 'focus zooms to memcpy');
-		eq(await page.inputValue('#view-profiles input[name=search]'), 'memcpy', 'focus fills the search');
-		check(/matched: 30\.0%/.test(await text('#view-profiles .matched')), 'focus shows memcpy percent');
-		await page.click('#view-profiles button:has-text("Reset zoom")');
+		await until(async () => /matched: 30\.0%/.test(await text('#view-profiles .matched')), 'picking shows memcpy percent');
+		eq(await page.inputValue('#view-profiles input[name=search]'), 'memcpy', 'picking fills the search');
+		eq(await order(), before, 'rows stay where they were');
+		eq(await page.locator('#view-profiles table.top tbody tr[aria-selected=true]').getAttribute('data-name'), 'memcpy', 'picked row marked');
+		eq(await page.locator('#view-profiles nav.crumbs button').allInnerTexts(), ['all'], 'no zoom');
+		eq(await pixelOf('profiles', 'memcpy'), [217, 70, 239], 'memcpy highlighted');
 		await page.fill('#view-profiles input[name=search]', '');
 	});
 
@@ -313,7 +325,7 @@ if (srv) {
 		await page.click('#view-profiles button[type=submit]');
 		await until(async () => (await page.locator('#view-profiles p.summary').getAttribute('data-samples')) !== '', 'filtered profile');
 		eq(await page.locator('#view-profiles p.summary').getAttribute('data-samples'), '40', 'pg-replica samples');
-		check(!(await page.locator('#view-profiles .fg-tip').isVisible()), 'no tooltip left over from the previous graph');
+		check(!(await page.locator('#view-profiles .panel .fg-tip').isVisible()), 'no tooltip left over from the previous graph');
 		await page.fill('#view-profiles input[name=container]', '');
 	});
 

@@ -17,8 +17,9 @@ let onUnauthorized = () => {};
 export function setUnauthorizedHandler(fn) { onUnauthorized = fn; }
 
 /** Call path (with a query object whose empty values are dropped). Options: method, body (JSON),
- * text (answer as text), tok (a token to try instead of the stored one). Throws ApiError. */
-export async function api(path, { query, method = 'GET', body, text = false, tok } = {}) {
+ * text (answer as text), tok (a token to try instead of the stored one), signal (an
+ * AbortSignal: a cancelled call throws ApiError with status -1). Throws ApiError. */
+export async function api(path, { query, method = 'GET', body, text = false, tok, signal } = {}) {
 	const q = new URLSearchParams();
 	for (const [k, v] of Object.entries(query || {})) if (v !== undefined && v !== null && v !== '') q.set(k, v);
 	const url = q.size ? `${path}?${q}` : path;
@@ -26,11 +27,18 @@ export async function api(path, { query, method = 'GET', body, text = false, tok
 	if (body !== undefined) headers['Content-Type'] = 'application/json';
 	let res;
 	try {
-		res = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+		res = await fetch(url, { method, headers, signal, body: body === undefined ? undefined : JSON.stringify(body) });
 	} catch (e) {
+		if (e.name === 'AbortError') throw new ApiError(-1, 'cancelled');
 		throw new ApiError(0, `cannot reach the server (${e.message})`);
 	}
-	const raw = await res.text();
+	let raw;
+	try {
+		raw = await res.text();
+	} catch (e) {
+		if (e.name === 'AbortError') throw new ApiError(-1, 'cancelled');
+		throw new ApiError(0, `the server's answer broke off (${e.message})`);
+	}
 	if (!res.ok) {
 		let msg = raw;
 		try { msg = JSON.parse(raw).message || raw; } catch { /* not JSON */ }

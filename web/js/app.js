@@ -1,7 +1,9 @@
-// app.js — sign-in, navigation between views (hash routes), sign-out.
+// app.js — sign-in, navigation between views (hash routes, each carrying its view's state;
+// see state.js), the time-zone switch, sign-out.
 
 import { api, ApiError, setToken, token, setUnauthorizedHandler } from './api.js';
-import { $ } from './util.js';
+import { $, tzLocal, setTzLocal, TZ_EVENT } from './util.js';
+import { changedSinceRoute, resetRoute, parseHash, rememberCurrent } from './state.js';
 import { HostsView } from './hosts.js';
 import { ProfilesView } from './profiles.js';
 import { CompareView } from './compare.js';
@@ -19,6 +21,8 @@ function showSignin(message = '') {
 	document.querySelectorAll('.view').forEach((s) => { s.hidden = true; });
 	$('#nav').hidden = true;
 	$('#signout').hidden = true;
+	$('#tz').hidden = true;
+	resetRoute();
 	$('#signin').hidden = false;
 	const msg = $('#signin-msg');
 	msg.textContent = message;
@@ -28,12 +32,14 @@ function showSignin(message = '') {
 
 function route() {
 	if (!token()) { showSignin(); return; }
+	// a view's own go() changed the address: it is showing that state already
+	if (!changedSinceRoute() && current) return;
 	$('#signin').hidden = true;
 	$('#nav').hidden = false;
 	$('#signout').hidden = false;
-	const m = /^#\/(\w+)(?:\?(.*))?$/.exec(location.hash);
-	const name = m && VIEWS[m[1]] ? m[1] : 'hosts';
-	const params = new URLSearchParams(m?.[2] || '');
+	$('#tz').hidden = false;
+	const { view, params } = parseHash();
+	const name = VIEWS[view] ? view : 'hosts';
 	if (current && current !== mounted[name]) current.hide?.();
 	document.querySelectorAll('.view').forEach((s) => { s.hidden = s.id !== `view-${name}`; });
 	document.querySelectorAll('#nav a').forEach((a) => {
@@ -41,8 +47,15 @@ function route() {
 	});
 	if (!mounted[name]) mounted[name] = new VIEWS[name]($(`#view-${name}`));
 	current = mounted[name];
+	rememberCurrent(name);
 	current.show(params);
 	document.title = `fleetprof · ${name}`;
+}
+
+function showTz() {
+	const local = tzLocal();
+	$('#tz').textContent = local ? 'Times: local' : 'Times: UTC';
+	$('#tz').setAttribute('aria-pressed', String(local));
 }
 
 async function signIn(e) {
@@ -63,7 +76,7 @@ async function signIn(e) {
 	$('#token').value = '';
 	setToken(t);
 	msg.textContent = '';
-	if (!/^#\/\w+/.test(location.hash)) location.hash = '#/hosts';
+	if (!/^#\/\w+/.test(location.hash)) history.replaceState(null, '', '#/hosts');
 	route();
 }
 
@@ -76,5 +89,10 @@ function signOut() {
 setUnauthorizedHandler(() => { setToken(null); showSignin('The server no longer accepts this token; sign in again.'); });
 $('#signin-form').addEventListener('submit', signIn);
 $('#signout').addEventListener('click', signOut);
+$('#tz').addEventListener('click', () => setTzLocal(!tzLocal()));
+window.addEventListener(TZ_EVENT, () => { showTz(); current?.tzChanged?.(); });
+// back and forward bring a state back with popstate; a typed or linked address with hashchange
+window.addEventListener('popstate', route);
 window.addEventListener('hashchange', route);
+showTz();
 route();

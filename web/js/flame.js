@@ -459,7 +459,10 @@ export class FlameGraph {
 		if (typeof ResizeObserver !== 'undefined') {
 			let w = 0;
 			this.ro = new ResizeObserver(() => {
-				if (container.clientWidth !== w) { w = container.clientWidth; if (this.tree) this.render(); }
+				if (container.clientWidth === w || !this.tree) return;
+				w = container.clientWidth;
+				this.render();
+				this.reveal(this.tree.depth[this.zoomNode]); // e.g. drawn while hidden: the root into view
 			});
 			this.ro.observe(container);
 		}
