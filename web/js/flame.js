@@ -452,7 +452,8 @@ export class FlameGraph {
 		this.canvas.addEventListener('mouseleave', () => { this.hover = -1; this.tip.hidden = true; });
 		this.canvas.addEventListener('click', (e) => {
 			const k = this.nodeAtEvent(e);
-			if (k >= 0) { this.selected = k; this.zoom(k); }
+			// the zoomed frame is the whole width: no outline (the keyboard's selection starts from it)
+			if (k >= 0) { this.selected = -1; this.zoom(k); }
 		});
 		this.canvas.addEventListener('keydown', (e) => this.onKey(e));
 		container.addEventListener('scroll', () => { this.tip.hidden = true; }, { passive: true });

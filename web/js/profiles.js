@@ -206,7 +206,7 @@ export class ProfilesView {
 		const sel = { service: s.service, start: r.start, end: r.end, hostname: s.host, container: s.container };
 		this.loadBtn.disabled = true;
 		setMsg(this.msg, '');
-		const signal = this.loading.start(`Loading the profile of ${s.service}, ${s.range === 'custom' ? fmtRange(r.start, r.end) : rangeLabel(s.range)}`);
+		const signal = this.loading.start(`Loading the profile of ${s.service}, ${s.range === 'custom' ? fmtRange(r.start, r.end) : `the ${rangeLabel(s.range)}`}`);
 		try {
 			const [text, metrics] = await Promise.all([fetchCollapsed(sel, signal),
 				fetchMetrics(sel, signal).catch((e) => (e.status === -1 ? Promise.reject(e) : { error: e.message }))]);
@@ -288,7 +288,7 @@ export class ProfilesView {
 		const s = this.state;
 		const info = (this.services || []).find((x) => x.service_name === s.service);
 		const last = info?.last_profile ? Date.parse(info.last_profile) : NaN;
-		const kids = [h('h2', { text: `No samples for ${this.what()} in ${s.range === 'custom' ? fmtRange(this.data.start, this.data.end) : rangeLabel(s.range)}` })];
+		const kids = [h('h2', { text: `No samples for ${this.what()} in ${s.range === 'custom' ? fmtRange(this.data.start, this.data.end) : `the ${rangeLabel(s.range)}`}` })];
 		if (s.proc.length || s.rt.length) {
 			kids.push(h('p', {}, 'The filters leave nothing. ', h('button.ghost', { type: 'button', text: 'Clear the filters',
 				on: { click: () => { this.state.proc = []; this.state.rt = []; this.save(true); this.draw(); } } })));
@@ -296,7 +296,7 @@ export class ProfilesView {
 			const ago = (Date.now() - last) / 1000;
 			const fit = [['6h', 6 * 3600], ['24h', 86400], ['7d', 7 * 86400]].find(([, secs]) => ago < secs - 120);
 			kids.push(h('p', { text: `The last profile from ${s.service} arrived ${relTime(info.last_profile)} (${fmtTime(info.last_profile)})${s.host ? '; that may have been another host' : ''}.` }));
-			if (fit) kids.push(h('p', {}, h('button', { type: 'button', text: `Show ${rangeLabel(fit[0])}`, on: { click: () => this.widen(fit[0]) } })));
+			if (fit) kids.push(h('p', {}, h('button', { type: 'button', text: `Show the ${rangeLabel(fit[0])}`, on: { click: () => this.widen(fit[0]) } })));
 		} else {
 			kids.push(h('p', {}, `${s.service} has not sent a profile yet. Start profiling it from the `, h('a', { href: '#/hosts', text: 'Hosts' }), ' page.'));
 		}
