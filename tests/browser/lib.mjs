@@ -37,8 +37,10 @@ export function eq(got, want, msg) {
 	if (g !== w) throw new Fail(`${msg}: got ${g}, want ${w}`);
 }
 
-/** Poll fn until it returns a truthy value (returned) or time runs out (Fail with msg). */
-export async function until(fn, msg, ms = 10000, every = 100) {
+/** Poll fn until it returns a truthy value (returned) or time runs out (Fail with msg). The
+ * timeout is generous on purpose: it bounds a hang, it is not a budget (a loaded 2-core machine
+ * running a sanitizer build is slow, and slow is not wrong). */
+export async function until(fn, msg, ms = 30000, every = 100) {
 	const end = Date.now() + ms;
 	let last;
 	for (;;) {

@@ -132,6 +132,19 @@ if (srv) {
 		eq(await page.evaluate(() => sessionStorage.getItem('fleetprof.token')), null, 'wrong token stored');
 	});
 
+	await s.test('served_under_strict_csp', async () => {
+		// the harness adds the header the server is to send; prove the browser enforces it, so the
+		// other tests' clean consoles mean the dashboard needs no inline script, eval or style attribute
+		const ran = await s.allowConsole(/CSP violation|Content Security Policy/, () => page.evaluate(() => {
+			const el = document.createElement('script');
+			el.textContent = 'window.inlineRan = true';
+			document.body.append(el);
+			el.remove();
+			return window.inlineRan === true;
+		}));
+		eq(ran, false, 'an inline script refused by the page\'s policy');
+	});
+
 	await s.test('signin_opens_hosts', async () => {
 		await page.fill('input[name=token]', ADMIN_TOKEN);
 		await page.click('#signin-form button[type=submit]');
@@ -184,9 +197,9 @@ if (srv) {
 		eq([cfg.duration, cfg.frequency, cfg.profiling_mode, cfg.continuous], [30, 99, 'cpu', false], 'combined_config from the form');
 		cmd1 = hb.command_id;
 		check(cmd1, 'no command_id');
-		await until(async () => (await hostRow('web-1').getAttribute('data-command-status')) === 'sent', 'status "sent" without reload', 8000);
+		await until(async () => (await hostRow('web-1').getAttribute('data-command-status')) === 'sent', 'status "sent" without reload');
 		await srv.complete(cmd1, 'web-1');
-		await until(async () => (await hostRow('web-1').getAttribute('data-command-status')) === 'completed', 'status "completed" without reload', 8000);
+		await until(async () => (await hostRow('web-1').getAttribute('data-command-status')) === 'completed', 'status "completed" without reload');
 		const hb3 = await srv.heartbeat('web-3', 'web', { ip: '10.0.1.3', version: '1.2.5' });
 		eq(hb3.profiling_command?.command_type, 'start', 'web-3 got the start too');
 		eq(hb3.profiling_command.combined_config.frequency, 99, 'web-3 frequency');
