@@ -215,6 +215,12 @@ if (srv) {
 		eq((await view(page)).canvas, want.canvas, 'a reload draws the same');
 	});
 
+	await s.test('broken_link_falls_back_to_last_hour', async () => {
+		await openProfiles({ service: 'sw', from: 'yesterday', to: '2026-13-45', range: 'forever', sort: 'nonsense' });
+		eq(await samples(), sum(SW), 'the last hour instead');
+		eq(await page.inputValue('#view-profiles select[name="profiles-range"]'), '1h', 'range shown');
+	});
+
 	await s.test('back_and_forward', async () => {
 		await openProfiles({ service: 'web' });
 		const crumbs = () => page.locator('#view-profiles nav.crumbs button').allInnerTexts();

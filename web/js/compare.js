@@ -2,12 +2,14 @@
 // the same window a day or a week before, or any), or two hosts, as a differential flame graph
 // plus the functions whose share of samples changed most. The state is in the address.
 
-import { h, rangePicker, setMsg, statusLine, fmtRange, isoUtc, fillSelect, slug, fileStamp } from './util.js';
+import { RANGES, h, rangePicker, setMsg, statusLine, fmtRange, isoUtc, fillSelect } from './util.js';
 import { buildTree, topFunctions, fmtNum, pathNames } from './flame.js';
 import { GraphPanel } from './graphpanel.js';
 import { Loading } from './loading.js';
 import { loadServices, loadHosts, fetchCollapsed } from './data.js';
 import { go } from './state.js';
+
+const RANGE_IDS = RANGES.map((r) => r.id).filter((id) => id !== 'custom');
 
 /** The baseline (A) relative to the range compared (B). */
 export const BASES = [
@@ -19,10 +21,13 @@ export const BASES = [
 
 function stateFromParams(p) {
 	const t = (k) => (p.get(k) && Number.isFinite(Date.parse(p.get(k))) ? Date.parse(p.get(k)) : NaN);
+	const custom = Number.isFinite(t('from')) && Number.isFinite(t('to')) && t('from') < t('to');
+	const aok = Number.isFinite(t('afrom')) && Number.isFinite(t('ato')) && t('afrom') < t('ato');
+	const base = BASES.some((b) => b.id === p.get('base')) ? p.get('base') : 'prev';
 	return {
 		service: p.get('service') || '', mode: p.get('mode') === 'hosts' ? 'hosts' : 'ranges',
-		host: p.get('host') || '', range: p.get('range') || (p.get('from') ? 'custom' : '1h'), from: t('from'), to: t('to'),
-		base: BASES.some((b) => b.id === p.get('base')) ? p.get('base') : 'prev', afrom: t('afrom'), ato: t('ato'),
+		host: p.get('host') || '', range: custom ? 'custom' : (RANGE_IDS.includes(p.get('range')) ? p.get('range') : '1h'), from: t('from'), to: t('to'),
+		base: base === 'custom' && !aok ? 'prev' : base, afrom: t('afrom'), ato: t('ato'),
 		hosta: p.get('hosta') || '', hostb: p.get('hostb') || '',
 		q: p.get('q') || '', zoom: p.get('zoom') ? p.get('zoom').split(';') : [], icicle: p.get('layout') !== 'flame',
 	};
@@ -216,7 +221,6 @@ export class CompareView {
 	draw() {
 		const s = this.state;
 		this.result.hidden = false;
-		this.panel.opts.fileStem = () => this.fileStem();
 		this.panel.setTree(this.tree, { title: this.title(), view: { zoom: s.zoom, q: s.q, icicle: s.icicle } });
 		this.describe();
 		this.renderChanges(this.tree);
@@ -230,12 +234,6 @@ export class CompareView {
 		if (s.mode !== 'hosts') { a.label = fmtRange(a.start, a.end); b.label = fmtRange(b.start, b.end); }
 		const where = s.mode === 'hosts' ? '' : ` · ${s.host || 'all hosts'}`;
 		this.summary.textContent = `A (${a.label}): ${fmtNum(this.tree.sum[0])} samples · B (${b.label}): ${fmtNum(this.tree.sum[1])} samples${where}`;
-	}
-
-	fileStem() {
-		const [a, b] = this.sideInfo;
-		return ['fleetprof-diff', slug(this.state.service), slug(a.hostname || 'all-hosts'), `${fileStamp(a.start)}-${fileStamp(a.end)}`,
-			slug(b.hostname || 'all-hosts'), `${fileStamp(b.start)}-${fileStamp(b.end)}`].join('_');
 	}
 
 	renderChanges(tree) {

@@ -2,7 +2,7 @@
 // functions, CPU and memory over time. The whole view's state is in the address (see state.js):
 // a link or a reload shows the same query, filters, zoom, search, layout, tab and sort.
 
-import { h, setMsg, statusLine, fmtRange, rangePicker, rangeLabel, relTime, fmtTime, fileStamp, slug, fillSelect, isoUtc } from './util.js';
+import { RANGES, h, setMsg, statusLine, fmtRange, rangePicker, rangeLabel, relTime, fmtTime, fileStamp, slug, fillSelect, isoUtc } from './util.js';
 import { api } from './api.js';
 import { buildTree, topFunctions, fmtNum, pathNames } from './flame.js';
 import { GraphPanel } from './graphpanel.js';
@@ -22,8 +22,11 @@ const SORTS = ['name', 'self', 'selfPct', 'total', 'totalPct'];
 export function stateFromParams(p) {
 	const num = (k) => (p.get(k) && Number.isFinite(Date.parse(p.get(k))) ? Date.parse(p.get(k)) : NaN);
 	const sort = SORTS.includes(p.get('sort')) ? p.get('sort') : 'self';
+	// a custom range needs both ends, in order; anything else falls back to the last hour
+	const custom = Number.isFinite(num('from')) && Number.isFinite(num('to')) && num('from') < num('to');
+	const rel = RANGES.some((r) => r.id === p.get('range') && r.id !== 'custom') ? p.get('range') : '1h';
 	return {
-		service: p.get('service') || '', range: p.get('range') || (p.get('from') ? 'custom' : '1h'),
+		service: p.get('service') || '', range: custom ? 'custom' : rel,
 		from: num('from'), to: num('to'), host: p.get('host') || '', container: p.get('container') || '',
 		proc: p.getAll('proc'), rt: p.getAll('rt'), q: p.get('q') || '', exact: p.get('exact') === '1',
 		zoom: p.get('zoom') ? p.get('zoom').split(';') : [], icicle: p.get('layout') !== 'flame',
