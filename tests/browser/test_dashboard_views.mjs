@@ -372,6 +372,23 @@ if (srv) {
 			release();
 			await loaded();
 			eq(await page.evaluate(() => document.activeElement === document.querySelector('#view-profiles p.summary')), true, 'focus on the result');
+			// Cancel: the screen, the form and the address stay on what was shown
+			const before = page.url();
+			let release2;
+			const held2 = new Promise((r) => { release2 = r; });
+			await page.unroute('**/api/v1/flamegraph?**');
+			await page.route('**/api/v1/flamegraph?**', async (route) => { await held2; await route.continue().catch(() => {}); });
+			await page.selectOption('#view-profiles select[name="profiles-range"]', '24h');
+			await page.click('#view-profiles button[type=submit]');
+			await until(async () => await page.locator('#view-profiles .loading').isVisible(), 'spinner again');
+			check(/range=24h/.test(page.url()), 'the new query in the address while it loads');
+			await page.click('#view-profiles .loading button:has-text("Cancel")');
+			await until(async () => (await text('#view-profiles .msg')) === 'Cancelled.', 'says cancelled');
+			release2();
+			check(await page.locator('#view-profiles .loading').isHidden(), 'spinner gone');
+			eq(page.url(), before, 'the address back on the profile shown');
+			eq(await page.inputValue('#view-profiles select[name="profiles-range"]'), '1h', 'and the form');
+			eq(await samples(), sum(SW), 'the profile still shown');
 		} finally { release(); await page.unroute('**/api/v1/flamegraph?**'); }
 	});
 

@@ -216,6 +216,12 @@ export class ProfilesView {
 			this.data = { key, text, metrics, start: r.start, end: r.end, sel, procs: processCounts(text), filterKey: null };
 			return true;
 		} catch (e) {
+			if (e.status === -1 && this.drawnState) {
+				// cancelled: the address and the form go back to what is still on the screen
+				this.state = { ...this.drawnState };
+				this.setForm(this.state);
+				this.save();
+			}
 			setMsg(this.msg, e.status === -1 ? 'Cancelled.' : `Cannot load the profile: ${e.message}`, e.status === -1 ? '' : 'error');
 			return false;
 		} finally {
@@ -249,6 +255,7 @@ export class ProfilesView {
 		this.describe();
 		this.renderCharts();
 		if (empty) this.showHint('noData');
+		this.drawnState = { ...s };
 	}
 
 	what() {
