@@ -71,7 +71,7 @@ endif
 .SUFFIXES:
 # test objects are intermediates of the unit binaries: keep them, so a rebuild relinks only
 .SECONDARY: $(UNIT_OBJ)
-.PHONY: all deps deps-check test run bench fuzz clean
+.PHONY: all deps deps-check test run bench fuzz clean install install-server install-agent deb
 
 all: $(B)/fleetprof-server $(B)/fleetprof-agent $(UNIT_BIN) $(B)/tests/workloads
 
@@ -167,6 +167,61 @@ $(B)/tests/workloads: $(WL_SRC) tests/workloads/build.sh
 	@mkdir -p $@
 	$(call msg,WL,$@)
 	$(Q)sh tests/workloads/build.sh $@ && touch $@
+
+# ---- install and packages -----------------------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=staging dir]: both programs (to sbin: they are
+# daemons run by root), share/fleetprof/{web,schema}, the systemd units (their /usr/local paths
+# rewritten for PREFIX), the sysusers.d entry of the server's user, a man page per program, the
+# example settings in $(DOCDIR)/examples and, when not there yet, in $(SYSCONFDIR)/fleetprof
+# (an existing file is never overwritten). install-server and install-agent do one program each.
+# Units go where systemd looks for a prefix (/usr/local/lib/systemd/system); Debian packages
+# set UNITDIR=/lib/systemd/system.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+DATADIR ?= $(PREFIX)/share/fleetprof
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/fleetprof
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+SYSCONFDIR ?= /etc
+INSTALL ?= install
+FP_UNIT_SED := sed -e 's|/usr/local/sbin/|$(SBINDIR)/|g' -e 's|/usr/local/share/fleetprof/|$(DATADIR)/|g'
+
+# $(1): deploy/ example, $(2): its name in $(SYSCONFDIR)/fleetprof, $(3): mode there
+define fp_install_conf
+	$(Q)$(INSTALL) -D -m 0644 deploy/$(1) $(DESTDIR)$(DOCDIR)/examples/$(1)
+	$(Q)if [ -e $(DESTDIR)$(SYSCONFDIR)/fleetprof/$(2) ]; then \
+		echo "  keep   $(DESTDIR)$(SYSCONFDIR)/fleetprof/$(2) (exists)"; \
+	else $(INSTALL) -D -m $(3) deploy/$(1) $(DESTDIR)$(SYSCONFDIR)/fleetprof/$(2); fi
+endef
+
+install: install-server install-agent
+
+install-server: $(B)/fleetprof-server
+	$(call msg,INSTALL,'$(DESTDIR)$(SBINDIR)/fleetprof-server')
+	$(Q)$(INSTALL) -D -m 0755 $(B)/fleetprof-server $(DESTDIR)$(SBINDIR)/fleetprof-server
+	$(Q)for f in $$(find web schema -type f | LC_ALL=C sort); do \
+		$(INSTALL) -D -m 0644 $$f $(DESTDIR)$(DATADIR)/$$f || exit 1; done
+	$(Q)$(INSTALL) -d $(DESTDIR)$(UNITDIR)
+	$(Q)$(FP_UNIT_SED) deploy/fleetprof-server.service > $(DESTDIR)$(UNITDIR)/fleetprof-server.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/fleetprof-server.service
+	$(Q)$(INSTALL) -D -m 0644 deploy/sysusers-fleetprof.conf $(DESTDIR)$(SYSUSERSDIR)/fleetprof.conf
+	$(Q)$(INSTALL) -D -m 0644 docs/man/fleetprof-server.8 $(DESTDIR)$(MANDIR)/man8/fleetprof-server.8
+	$(call fp_install_conf,server.env.example,server.env,0600)
+
+install-agent: $(B)/fleetprof-agent
+	$(call msg,INSTALL,'$(DESTDIR)$(SBINDIR)/fleetprof-agent')
+	$(Q)$(INSTALL) -D -m 0755 $(B)/fleetprof-agent $(DESTDIR)$(SBINDIR)/fleetprof-agent
+	$(Q)$(INSTALL) -d $(DESTDIR)$(UNITDIR)
+	$(Q)$(FP_UNIT_SED) deploy/fleetprof-agent.service > $(DESTDIR)$(UNITDIR)/fleetprof-agent.service
+	$(Q)chmod 0644 $(DESTDIR)$(UNITDIR)/fleetprof-agent.service
+	$(Q)$(INSTALL) -D -m 0644 docs/man/fleetprof-agent.8 $(DESTDIR)$(MANDIR)/man8/fleetprof-agent.8
+	$(call fp_install_conf,agent.conf.example,agent.conf,0600)
+
+# make deb [DEB_VERSION=x]: fleetprof-server and fleetprof-agent .debs in build/deb, built with
+# debhelper from packaging/debian in a copy of the tree (see packaging/build-deb.sh).
+deb:
+	$(Q)DEB_VERSION="$(DEB_VERSION)" packaging/build-deb.sh build/deb
 
 # ---- entry points -------------------------------------------------------------------------------
 # The sanitizer build runs every test; the plain build is there for what sanitizers distort
