@@ -81,7 +81,8 @@ all: $(B)/fleetprof-server $(B)/fleetprof-agent $(UNIT_BIN) $(B)/tests/workloads
 DEB_PKGS := build-essential pkg-config clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev \
 	libmicrohttpd-dev libsqlite3-dev libjansson-dev libcurl4-openssl-dev uuid-dev \
 	libgnutls28-dev libclang-rt-14-dev python3 sqlite3 curl wrk procps util-linux iproute2 \
-	nodejs chromium linux-perf
+	nodejs chromium linux-perf \
+	debhelper lintian mmdebstrap systemd man-db groff-base python3-seccomp podman runc
 
 deps:
 	$(Q)missing=$$(for p in $(DEB_PKGS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -90,6 +91,7 @@ deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	else echo "all Debian packages present"; fi
 	$(Q)sh tests/browser/setup.sh
+	$(Q)sh tests/deploy/setup.sh
 
 # Says what is missing, installs nothing (for targets that need the tools but must not install).
 deps-check:
@@ -218,10 +220,12 @@ install-agent: $(B)/fleetprof-agent
 	$(Q)$(INSTALL) -D -m 0644 docs/man/fleetprof-agent.8 $(DESTDIR)$(MANDIR)/man8/fleetprof-agent.8
 	$(call fp_install_conf,agent.conf.example,agent.conf,0600)
 
-# make deb [DEB_VERSION=x]: fleetprof-server and fleetprof-agent .debs in build/deb, built with
-# debhelper from packaging/debian in a copy of the tree (see packaging/build-deb.sh).
+# make deb [DEB_VERSION=x] [DEB_OUTDIR=dir]: fleetprof-server and fleetprof-agent .debs in
+# build/deb, built with debhelper from packaging/debian in a copy of the tree (see
+# packaging/build-deb.sh).
+DEB_OUTDIR ?= build/deb
 deb:
-	$(Q)DEB_VERSION="$(DEB_VERSION)" packaging/build-deb.sh build/deb
+	$(Q)DEB_VERSION="$(DEB_VERSION)" packaging/build-deb.sh $(DEB_OUTDIR)
 
 # ---- entry points -------------------------------------------------------------------------------
 # The sanitizer build runs every test; the plain build is there for what sanitizers distort
