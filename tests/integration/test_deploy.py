@@ -139,8 +139,8 @@ def podman_runtime():
     """crun cannot run containers on a host with hybrid cgroups (as here); runc can."""
     for rt in ("crun", "runc"):
         if shutil.which(rt):
-            r = run(["podman", "--runtime", rt, "run", "--rm", "--network=none", "debian:12-slim", "true"],
-                    check_rc=False, timeout=120)
+            r = run(["podman", "--runtime", rt, "run", "--rm", "--network=none"] + ulimits() +
+                    ["debian:12-slim", "true"], check_rc=False, timeout=120)
             if r.returncode == 0:
                 return rt
     raise Skip("podman cannot run containers here (crun and runc both failed)")
@@ -166,7 +166,7 @@ def base_image():
     tar = os.path.join(CACHE, "bookworm-minbase-image.tar")
     if not os.path.exists(tar):
         os.makedirs(CACHE, exist_ok=True)
-        r = run(["mmdebstrap", "--variant=minbase", "--mode=root", "--quiet", "bookworm", tar + ".tmp"],
+        r = run(["mmdebstrap", "--variant=minbase", "--mode=root", "--format=tar", "--quiet", "bookworm", tar + ".tmp"],
                 check_rc=False, timeout=900)
         if r.returncode != 0:
             raise Skip("mmdebstrap failed: %s" % r.stderr[-500:])
