@@ -25,7 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from agentlib import Suite, Skip, TestFailure, check  # noqa: E402
-from deploylib import (ROOT, PLAIN_ABS, WORKLOADS, SCRATCH, need, need_root, run, scratch,  # noqa: E402
+from deploylib import (WORKLOADS, SCRATCH, need, need_root, run, scratch,  # noqa: E402
                        expected_install, make, http_get, Proc, parse_collapsed, share_named)
 import unitsandbox  # noqa: E402
 

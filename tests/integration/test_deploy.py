@@ -26,7 +26,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import unitsandbox  # noqa: E402
 from agentlib import Suite, Skip, check  # noqa: E402
-from deploylib import (ROOT, PLAIN_ABS, WORKLOADS, SCRATCH, need, need_root, run, scratch,  # noqa: E402
+from deploylib import (ROOT, PLAIN_ABS, WORKLOADS, need, need_root, run, scratch,  # noqa: E402
                        help_flags, version_of, http_get, parse_collapsed, share_named)
 
 K8S = os.path.join(ROOT, "deploy", "kubernetes")
@@ -147,14 +147,15 @@ def podman_runtime():
 
 
 def ulimits():
-    """podman asks for nofile/nproc limits above this shell's hard limits by default."""
+    """podman asks for nofile/nproc limits of 1048576 by default, above this machine's hard
+    limits (and no CAP_SYS_RESOURCE to raise them): ask for what the services need."""
     import resource
-    nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-    nproc = resource.getrlimit(resource.RLIMIT_NPROC)[1]
     out = []
-    for name, v in (("nofile", nofile), ("nproc", nproc)):
-        if v != resource.RLIM_INFINITY:
-            out += ["--ulimit", "%s=%d:%d" % (name, v, v)]
+    for name, res, want in (("nofile", resource.RLIMIT_NOFILE, 16384),
+                            ("nproc", resource.RLIMIT_NPROC, 16384)):
+        hard = resource.getrlimit(res)[1]
+        v = want if hard == resource.RLIM_INFINITY else min(hard, want)
+        out += ["--ulimit", "%s=%d:%d" % (name, v, v)]
     return out
 
 

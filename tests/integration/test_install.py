@@ -20,7 +20,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import unitsandbox  # noqa: E402
 from agentlib import Suite, Skip, check  # noqa: E402
-from deploylib import (ROOT, PLAIN_ABS, WORKLOADS, SCRATCH, need, need_root, run, scratch,  # noqa: E402
+from deploylib import (ROOT, PLAIN, PLAIN_ABS, WORKLOADS, SCRATCH, need, need_root, run, scratch,  # noqa: E402
                        tree_files, expected_install, make, help_flags, version_of, http_get, Proc,
                        parse_collapsed, share_named, kernel_frames)
 
@@ -41,7 +41,7 @@ def need_programs():
 def test_install_default_prefix(s):
     need_programs()
     dest = scratch("destdir-local")
-    make("-s", "install", "B=" + PLAIN_ABS, "DESTDIR=" + dest)
+    make("-s", "install", "B=" + PLAIN, "DESTDIR=" + dest)
     got = ["/" + f for f in tree_files(dest)]
     want = expected_install("/usr/local")
     check(got == want, "files differ from the expected ones:\n  extra %s\n  missing %s" % (
@@ -61,7 +61,7 @@ def test_install_default_prefix(s):
 def test_install_usr_prefix_keeps_settings(s):
     need_programs()
     dest = scratch("destdir-usr")
-    make("-s", "install", "B=" + PLAIN_ABS, "DESTDIR=" + dest, "PREFIX=/usr")
+    make("-s", "install", "B=" + PLAIN, "DESTDIR=" + dest, "PREFIX=/usr")
     got = ["/" + f for f in tree_files(dest)]
     want = expected_install("/usr")
     check(got == want, "files differ:\n  extra %s\n  missing %s" % (
@@ -75,7 +75,7 @@ def test_install_usr_prefix_keeps_settings(s):
     conf = dest + "/etc/fleetprof/agent.conf"
     with open(conf, "a") as f:
         f.write("service-name = edited\n")
-    r = make("install", "B=" + PLAIN_ABS, "DESTDIR=" + dest, "PREFIX=/usr")
+    r = make("install", "B=" + PLAIN, "DESTDIR=" + dest, "PREFIX=/usr")
     check("service-name = edited" in open(conf).read(), "make install overwrote agent.conf")
     check("keep" in r.stdout, "no 'keep' line for the existing settings: %s" % r.stdout[-500:])
     for d in (dest, SCRATCH + "/destdir-local"):
@@ -88,7 +88,7 @@ def test_units_verify(s):
     need("systemd-analyze")
     need_programs()
     prefix = scratch("prefix-verify")
-    make("-s", "install", "B=" + PLAIN_ABS, "PREFIX=" + prefix, "SYSCONFDIR=" + prefix + "/etc")
+    make("-s", "install", "B=" + PLAIN, "PREFIX=" + prefix, "SYSCONFDIR=" + prefix + "/etc")
     env = dict(os.environ, MANPATH=prefix + "/share/man")
     for prog in ("server", "agent"):
         unit = "%s/lib/systemd/system/fleetprof-%s.service" % (prefix, prog)
@@ -128,7 +128,7 @@ def test_installed_server_serves_dashboard(s):
     schema/, and generates its tokens (0600) on the first start."""
     need_programs()
     prefix = scratch("prefix-server")
-    make("-s", "install-server", "B=" + PLAIN_ABS, "PREFIX=" + prefix, "SYSCONFDIR=" + prefix + "/etc")
+    make("-s", "install-server", "B=" + PLAIN, "PREFIX=" + prefix, "SYSCONFDIR=" + prefix + "/etc")
     props = unitsandbox.parse_unit(prefix + "/lib/systemd/system/fleetprof-server.service")
     argv = unitsandbox.exec_start(props)
     check(argv[0] == prefix + "/sbin/fleetprof-server", "ExecStart %s" % argv)
@@ -157,12 +157,12 @@ def test_server_under_unit_sandbox(s):
     need("unshare", "setpriv", "systemd-analyze")
     need_programs()
     try:
-        import seccomp  # noqa: F401
+        import seccomp  # noqa: F401 (only whether it is there)
     except ImportError:
         raise Skip("python3-seccomp is not installed (make deps installs it)")
     prefix = scratch("prefix-server-sbx")
     os.chmod(SCRATCH, 0o755)
-    make("-s", "install-server", "B=" + PLAIN_ABS, "PREFIX=" + prefix, "SYSCONFDIR=" + prefix + "/etc")
+    make("-s", "install-server", "B=" + PLAIN, "PREFIX=" + prefix, "SYSCONFDIR=" + prefix + "/etc")
     unit = prefix + "/lib/systemd/system/fleetprof-server.service"
     sbx = os.path.join(prefix, "sandbox")
     argv = unitsandbox.exec_start(unitsandbox.parse_unit(unit))
@@ -273,7 +273,7 @@ def need_agent_sandbox():
     if not os.path.exists(os.path.join(WORKLOADS, "split_pie")):
         raise Skip("workloads missing: %s" % WORKLOADS)
     try:
-        import seccomp  # noqa: F401
+        import seccomp  # noqa: F401 (only whether it is there)
     except ImportError:
         raise Skip("python3-seccomp is not installed (make deps installs it)")
 

@@ -28,7 +28,6 @@ the system calls the allow-list already refuses, DevicePolicy, KeyringMode.
 import ctypes
 import json
 import os
-import re
 import resource
 import shlex
 import subprocess
@@ -110,7 +109,8 @@ def spec_of(props, scratch, rw=(), user=None):
              "ProtectKernelModules", "ProtectKernelLogs", "ProtectControlGroups", "ProtectProc",
              "ProcSubset", "RestrictAddressFamilies", "RestrictNamespaces", "RestrictRealtime",
              "RestrictSUIDSGID", "LockPersonality", "MemoryDenyWriteExecute", "RemoveIPC",
-             "SystemCallArchitectures", "SystemCallFilter", "SystemCallErrorNumber", "DynamicUser"}
+             "SystemCallArchitectures", "SystemCallFilter", "SystemCallErrorNumber", "DynamicUser",
+             "PrivateMounts"}   # PrivateMounts: the emulation always has its own mount namespace
     unknown = sorted(set(props) - known)
     if unknown:
         raise Unsupported("settings not emulated: %s" % ", ".join(unknown))
