@@ -22,9 +22,21 @@ ROOT = os.environ.get("FLEETPROF_ROOT") or os.path.abspath(
 PLAIN = os.environ.get("FLEETPROF_PLAIN_BUILD", "build")
 PLAIN_ABS = PLAIN if os.path.isabs(PLAIN) else os.path.join(ROOT, PLAIN)
 WORKLOADS = os.path.join(PLAIN_ABS, "tests", "workloads")
-# Scratch space outside /tmp, /var/tmp and /home: the units' PrivateTmp= and ProtectHome= hide
-# those from a sandboxed program.
-SCRATCH = os.path.join(ROOT, "build", "test-deploy")
+
+
+def _scratch_root():
+    """Scratch space outside /tmp, /var/tmp, /home and /root: the units' PrivateTmp= and
+    ProtectHome= hide those from a sandboxed program, which must see its binary and files."""
+    if os.environ.get("FLEETPROF_SCRATCH"):
+        return os.environ["FLEETPROF_SCRATCH"]
+    cand = os.path.join(ROOT, "build", "test-deploy")
+    hidden = ("/tmp/", "/var/tmp/", "/home/", "/root/", "/run/user/")
+    if not any(os.path.realpath(cand).startswith(h) for h in hidden):
+        return cand
+    return "/var/lib/fleetprof-test"   # the checkout is where a sandbox cannot see it
+
+
+SCRATCH = _scratch_root()
 
 
 def need(*tools):

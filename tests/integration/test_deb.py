@@ -25,7 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from agentlib import Suite, Skip, TestFailure, check  # noqa: E402
-from deploylib import (WORKLOADS, SCRATCH, need, need_root, run, scratch,  # noqa: E402
+from deploylib import (ROOT, WORKLOADS, SCRATCH, need, need_root, run, scratch,  # noqa: E402
                        expected_install, make, http_get, Proc, parse_collapsed, share_named)
 import unitsandbox  # noqa: E402
 
@@ -440,5 +440,8 @@ def lifecycle(s, c, v1):
 
 
 if __name__ == "__main__":
-    Suite().run([test_make_deb, test_depends_are_what_is_linked, test_lintian,
-                 test_chroot_install_upgrade_purge])
+    suite = Suite()
+    if not SCRATCH.startswith(ROOT + "/"):   # outside the checkout: leave nothing behind
+        suite.dirs.append(SCRATCH)
+    suite.run([test_make_deb, test_depends_are_what_is_linked, test_lintian,
+               test_chroot_install_upgrade_purge])

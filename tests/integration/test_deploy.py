@@ -26,7 +26,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import unitsandbox  # noqa: E402
 from agentlib import Suite, Skip, check  # noqa: E402
-from deploylib import (ROOT, PLAIN_ABS, WORKLOADS, need, need_root, run, scratch,  # noqa: E402
+from deploylib import (ROOT, PLAIN_ABS, WORKLOADS, SCRATCH, need, need_root, run, scratch,  # noqa: E402
                        help_flags, version_of, http_get, parse_collapsed, share_named)
 
 K8S = os.path.join(ROOT, "deploy", "kubernetes")
@@ -240,5 +240,8 @@ def test_images(s):
 
 
 if __name__ == "__main__":
-    Suite().run([test_manifests_validate, test_validator_catches_mistakes, test_manifests_match_programs,
-                 test_images])
+    suite = Suite()
+    if not SCRATCH.startswith(ROOT + "/"):   # outside the checkout: leave nothing behind
+        suite.dirs.append(SCRATCH)
+    suite.run([test_manifests_validate, test_validator_catches_mistakes, test_manifests_match_programs,
+               test_images])

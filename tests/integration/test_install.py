@@ -232,13 +232,27 @@ class Workloads:
                 os.killpg(p.pid, signal.SIGKILL)
 
 
+_installed = {}
+
+
+def installed_agent():
+    """The agent installed below the scratch directory (make install-agent), where the sandbox
+    sees it whichever directory the checkout is in."""
+    if "agent" not in _installed:
+        prefix = scratch("prefix-agent")
+        os.chmod(SCRATCH, 0o755)
+        make("-s", "install-agent", "B=" + PLAIN, "PREFIX=" + prefix, "SYSCONFDIR=" + prefix + "/etc")
+        _installed["agent"] = prefix + "/sbin/fleetprof-agent"
+    return _installed["agent"]
+
+
 def agent_run(s, name, patch=None, extra=(), sandbox=True):
     """One 3-second system-wide profile under the agent unit's sandbox (patched). Returns
     (exit status, stderr, header, stacks)."""
     sbx = os.path.join(SCRATCH, "agent-sbx")
     out = os.path.join(sbx, "out-" + name)
     os.makedirs(out, exist_ok=True)
-    argv = [AGENT, "-d", "3", "-f", "99", "-o", out, "--no-flamegraph", "--no-progress",
+    argv = [installed_agent(), "-d", "3", "-f", "99", "-o", out, "--no-flamegraph", "--no-progress",
             "--min-profiling-duration", "0", "--python-mode", "pyspy",
             "--state-dir", unitsandbox.state_dir(AGENT_UNIT, sbx, "fleetprof")] + list(extra)
     if sandbox:
@@ -374,7 +388,10 @@ def test_agent_capabilities_minimal(s):
 
 
 if __name__ == "__main__":
-    Suite().run([test_install_default_prefix, test_install_usr_prefix_keeps_settings,
-                 test_units_verify, test_man_pages, test_installed_server_serves_dashboard,
-                 test_server_under_unit_sandbox, test_agent_under_unit_sandbox,
-                 test_unit_sandbox_emulation_bites, test_agent_capabilities_minimal])
+    suite = Suite()
+    if not SCRATCH.startswith(ROOT + "/"):   # outside the checkout: leave nothing behind
+        suite.dirs.append(SCRATCH)
+    suite.run([test_install_default_prefix, test_install_usr_prefix_keeps_settings,
+               test_units_verify, test_man_pages, test_installed_server_serves_dashboard,
+               test_server_under_unit_sandbox, test_agent_under_unit_sandbox,
+               test_unit_sandbox_emulation_bites, test_agent_capabilities_minimal])

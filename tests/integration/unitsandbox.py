@@ -30,6 +30,7 @@ import json
 import os
 import resource
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -202,7 +203,13 @@ def command(unit, argv, scratch, rw=(), user=None, patch=None):
     for k, v in (patch or {}).items():
         props[k] = list(v)
     spec = spec_of(props, scratch, rw, user)
-    return ["unshare", "--mount", "--propagation", "private", "--", PY, SELF, "--inside",
+    # the sandbox runs a copy of this file: the checkout may be where it hides (/tmp, /root)
+    os.makedirs(scratch, exist_ok=True)
+    me = os.path.join(scratch, "unitsandbox.py")
+    shutil.copy(SELF, me)
+    os.chmod(me, 0o755)
+    os.chmod(scratch, 0o755)
+    return ["unshare", "--mount", "--propagation", "private", "--", PY, me, "--inside",
             json.dumps(spec), "--"] + list(argv)
 
 
@@ -293,9 +300,6 @@ def inside(spec, argv):
         if spec["proc_subset"] != "all":
             opts.append("subset=" + spec["proc_subset"])
         mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, ",".join(opts))
-    if spec["private_tmp"]:
-        for t in ("/tmp", "/var/tmp"):
-            mount("tmpfs", t, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
     if spec["private_devices"]:
         mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755")
         for name, major, minor in (("null", 1, 3), ("zero", 1, 5), ("full", 1, 7), ("random", 1, 8),
@@ -344,6 +348,9 @@ def inside(spec, argv):
                 continue
             raise FileNotFoundError(p["path"])
         inaccessible(p["path"])
+    if spec["private_tmp"]:   # last: what was bound from below /tmp stays bound
+        for t in ("/tmp", "/var/tmp"):
+            mount("tmpfs", t, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
 
     os.umask(spec["umask"])
     if spec["memlock"]:
