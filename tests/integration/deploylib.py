@@ -206,3 +206,12 @@ def kernel_frames(stacks):
                 else:
                     named += c
     return named, unnamed
+
+
+def host_mirrors():
+    """mmdebstrap's MIRROR arguments: this host's Debian sources (what apt reaches here), else
+    mmdebstrap's default (deb.debian.org)."""
+    for f in ("/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"):
+        if os.path.exists(f) and "debian" in open(f).read():
+            return [f]
+    return []

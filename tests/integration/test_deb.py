@@ -26,7 +26,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from agentlib import Suite, Skip, TestFailure, check  # noqa: E402
 from deploylib import (ROOT, WORKLOADS, SCRATCH, need, need_root, run, scratch,  # noqa: E402
-                       expected_install, make, http_get, Proc, parse_collapsed, share_named)
+                       expected_install, make, http_get, Proc, parse_collapsed, share_named, host_mirrors)
 import unitsandbox  # noqa: E402
 
 OUT = os.path.join(SCRATCH, "deb")
@@ -237,7 +237,7 @@ def base_tarball(packages):
         os.makedirs(CACHE, exist_ok=True)
         t0 = time.time()
         r = run(["mmdebstrap", "--variant=minbase", "--mode=root", "--format=tar", "--quiet",
-                 "--include=" + ",".join(sorted(packages)), codename, tar + ".tmp"],
+                 "--include=" + ",".join(sorted(packages)), codename, tar + ".tmp"] + host_mirrors(),
                 check_rc=False, timeout=900)
         if r.returncode != 0:
             raise Skip("mmdebstrap could not make a %s root (is the Debian archive reachable?): %s"

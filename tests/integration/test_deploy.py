@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import unitsandbox  # noqa: E402
 from agentlib import Suite, Skip, check  # noqa: E402
 from deploylib import (ROOT, PLAIN_ABS, WORKLOADS, SCRATCH, need, need_root, run, scratch,  # noqa: E402
-                       help_flags, version_of, http_get, parse_collapsed, share_named)
+                       help_flags, version_of, http_get, parse_collapsed, share_named, host_mirrors)
 
 K8S = os.path.join(ROOT, "deploy", "kubernetes")
 VALIDATE = os.path.join(ROOT, "tests", "deploy", "validate.mjs")
@@ -167,8 +167,8 @@ def base_image():
     tar = os.path.join(CACHE, "bookworm-minbase-image.tar")
     if not os.path.exists(tar):
         os.makedirs(CACHE, exist_ok=True)
-        r = run(["mmdebstrap", "--variant=minbase", "--mode=root", "--format=tar", "--quiet", "bookworm", tar + ".tmp"],
-                check_rc=False, timeout=900)
+        r = run(["mmdebstrap", "--variant=minbase", "--mode=root", "--format=tar", "--quiet", "bookworm",
+                 tar + ".tmp"] + host_mirrors(), check_rc=False, timeout=900)
         if r.returncode != 0:
             raise Skip("mmdebstrap failed: %s" % r.stderr[-500:])
         os.rename(tar + ".tmp", tar)
