@@ -214,7 +214,7 @@ def test_images(s):
     check(r.returncode == 0, "agent container exit %d: %s" % (r.returncode, r.stderr[-1500:]))
     _, stacks = parse_collapsed(os.path.join(out, "last_profile.col"))
     total, hit = share_named(stacks, "split", {"hot_a", "hot_b"})
-    check(total > 20 and hit >= 0.8 * total, "the agent image named %d of %d samples" % (hit, total))
+    check(total >= 10 and hit >= 0.8 * total, "the agent image named %d of %d samples" % (hit, total))
 
     # the server as its Deployment runs it
     name = "fleetprof-test-server-%d" % os.getpid()

@@ -292,6 +292,9 @@ def need_agent_sandbox():
         raise Skip("python3-seccomp is not installed (make deps installs it)")
 
 
+# Samples a workload must have for a verdict: 3 s at 99 Hz gives ~300 on an idle CPU, and still
+# tens on this 2-CPU machine shared by many (load 15-20).
+MIN_SAMPLES = 10
 PARANOID = int(open("/proc/sys/kernel/perf_event_paranoid").read())
 UNIT_CAPS = unitsandbox.parse_unit(AGENT_UNIT).get("CapabilityBoundingSet", [""])[-1].split()
 
@@ -299,11 +302,11 @@ UNIT_CAPS = unitsandbox.parse_unit(AGENT_UNIT).get("CapabilityBoundingSet", [""]
 def check_full(stacks, header, w, what):
     for comm in ("fpcap_user", "fpcap_del", "fpcap_root"):
         total, hit = named(stacks, comm)
-        check(total >= 20 and hit >= 0.8 * total,
+        check(total >= MIN_SAMPLES and hit >= 0.8 * total,
               "%s: %s: %d of %d samples name hot_a/hot_b" % (what, comm, hit, total))
     if w.python:
         total, hit = py_named(stacks, w.python)
-        check(total >= 20 and hit >= 0.4 * total,
+        check(total >= MIN_SAMPLES and hit >= 0.4 * total,
               "%s: %s: %d of %d samples name hot_a (split.py)_[p]" % (what, w.python, hit, total))
     kn, ku = kernel_frames(stacks)
     check(kn > 0 and ku <= kn // 10, "%s: kernel frames: %d named, %d not" % (what, kn, ku))
@@ -365,7 +368,7 @@ def test_agent_capabilities_minimal(s):
             elif cap == "CAP_SYS_PTRACE":
                 for comm in ("fpcap_user", "fpcap_del", "fpcap_root"):
                     total, hit = named(st, comm)
-                    check(total >= 20 and hit == 0, "%s: %s named %d of %d" % (what, comm, hit, total))
+                    check(total >= MIN_SAMPLES and hit == 0, "%s: %s named %d of %d" % (what, comm, hit, total))
                 if w.python:
                     total, hit = py_named(st, w.python)
                     check(hit == 0, "%s: Python named %d of %d" % (what, hit, total))
@@ -375,14 +378,14 @@ def test_agent_capabilities_minimal(s):
                     check(kn == 0 and ku > 0, "%s: kernel frames %d named, %d not" % (what, kn, ku))
             elif cap == "CAP_DAC_READ_SEARCH":
                 total, hit = named(st, "fpcap_user")
-                check(total >= 20 and hit == 0, "%s: private-directory program named %d of %d" % (what, hit, total))
+                check(total >= MIN_SAMPLES and hit == 0, "%s: private-directory program named %d of %d" % (what, hit, total))
                 total, hit = named(st, "fpcap_root")
-                check(total >= 20 and hit >= 0.8 * total, "%s: root's program named %d of %d" % (what, hit, total))
+                check(total >= MIN_SAMPLES and hit >= 0.8 * total, "%s: root's program named %d of %d" % (what, hit, total))
             elif cap == "CAP_CHECKPOINT_RESTORE":
                 total, hit = named(st, "fpcap_del")
-                check(total >= 20 and hit == 0, "%s: deleted program named %d of %d" % (what, hit, total))
+                check(total >= MIN_SAMPLES and hit == 0, "%s: deleted program named %d of %d" % (what, hit, total))
                 total, hit = named(st, "fpcap_user")
-                check(total >= 20 and hit >= 0.8 * total, "%s: present program named %d of %d" % (what, hit, total))
+                check(total >= MIN_SAMPLES and hit >= 0.8 * total, "%s: present program named %d of %d" % (what, hit, total))
     finally:
         w.stop()
 
