@@ -125,6 +125,13 @@ def test_make_deb(s):
         check("deb-systemd-helper enable" in postinst, "%s postinst does not enable the unit" % pkg)
         check(not re.search(r"deb-systemd-invoke (start|restart)", postinst),
               "%s postinst starts the unit:\n%s" % (pkg, postinst))
+        check("deb-systemd-invoke try-restart" in postinst,
+              "%s postinst does not restart a running service after an upgrade" % pkg)
+        check(not os.path.exists(ctl + "/preinst") or "deb-systemd-invoke stop" not in open(ctl + "/preinst").read(),
+              "%s preinst stops the service before an upgrade (and nothing starts it again)" % pkg)
+        prerm = open(ctl + "/prerm").read() if os.path.exists(ctl + "/prerm") else ""
+        check(re.search(r'"\$1" = remove .*\n\s*deb-systemd-invoke stop', prerm),
+              "%s prerm does not stop the service on remove:\n%s" % (pkg, prerm))
         shutil.rmtree(ctl)
 
 
