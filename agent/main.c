@@ -15,14 +15,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
-#include "fleet.h"
-#include "httpc.h"
+#include "fleet/fleet.h"
+#include "fleet/httpc.h"
 #include "log.h"
 #include "options.h"
 #include "output.h"
 #include "profiler.h"
 #include "session.h"
-#include "uploader.h"
+#include "fleet/uploader.h"
 
 #define LOG_FILE_MAX   (10u * 1024u * 1024u)
 #define FLUSH_WAIT_MS  10000

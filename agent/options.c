@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "options.h"
-#include "py_runtime.h"
+#include "runtime/python/py_runtime.h"
 
 static const char usage_text[] =
 "Usage: fleetprof-agent [OPTIONS]\n"

@@ -9,15 +9,15 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "sampler.h"
-#include "perfev.h"
+#include "sample/sampler.h"
+#include "sample/perfev.h"
 #include "snapshot.h"
-#include "symbolizer.h"
+#include "sym/symbolizer.h"
 #include "output.h"
 #include "hostinfo.h"
 #include "progress.h"
-#include "uploader.h"
-#include "py_runtime.h"
+#include "fleet/uploader.h"
+#include "runtime/python/py_runtime.h"
 #include "buf.h"
 #include "log.h"
 #include "timeutil.h"

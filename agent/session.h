@@ -3,7 +3,7 @@
 #ifndef FP_SESSION_H
 #define FP_SESSION_H
 
-#include "fleet.h"
+#include "fleet/fleet.h"
 #include "options.h"
 
 struct output;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "snapshot.h"
-#include "symbolizer.h"
+#include "sym/symbolizer.h"
 #include "container.h"
 #include "hostinfo.h"
 #include "timeutil.h"

@@ -20,7 +20,7 @@
 #include <jansson.h>
 
 #include "container.h"
-#include "sampler.h"
+#include "sample/sampler.h"
 #include "collapsed.h"
 #include "buf.h"
 

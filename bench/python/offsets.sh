@@ -1,5 +1,5 @@
 #!/bin/sh
-# Prints the CPython struct offsets agent/py_offsets.c tables hold, with offsetof() against each
+# Prints the CPython struct offsets agent/runtime/python/py_offsets.c tables hold, with offsetof() against each
 # installed version's own internal headers (pyenv builds ship Include/internal).
 set -e
 dir=$(dirname "$0")

@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sym_elf.h"
-#include "symbolizer.h"
+#include "sym/sym_elf.h"
+#include "sym/symbolizer.h"
 
 #define NADDR 200000
 #define NPEER 20000

@@ -13,7 +13,7 @@ if [ ${#libs[@]} -eq 0 ]; then
 	[ -n "$big" ] && libs=("$big")
 fi
 cc -std=c11 -D_GNU_SOURCE -O2 -g -Iagent -Ishared -o "$out/bench_sym" bench/sym/bench_sym.c \
-	agent/symbolizer.c agent/sym_*.c shared/log.c shared/timeutil.c shared/collapsed.c \
+	agent/sym/*.c shared/log.c shared/timeutil.c shared/collapsed.c \
 	shared/buf.c -lelf -lstdc++ -ldl
 echo "== fleetprof symbolizer (200000 random addresses per object, this process) =="
 BENCH_OUT=$out "$out/bench_sym" "${libs[@]}"

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cmdstate.h"
+#include "fleet/cmdstate.h"
 #include "t.h"
 
 static char dir[64];

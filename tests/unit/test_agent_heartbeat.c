@@ -3,7 +3,7 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "heartbeat.h"
+#include "fleet/heartbeat.h"
 #include "t.h"
 
 struct parse_case {

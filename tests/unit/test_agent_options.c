@@ -8,8 +8,8 @@
 #include "t.h"
 #include "options.h"
 #include "hostinfo.h"
-#include "perfev.h"
-#include "sampler.h"
+#include "sample/perfev.h"
+#include "sample/sampler.h"
 #include "progress.h"
 
 static enum opt_result parse(struct options *o, const char *line)

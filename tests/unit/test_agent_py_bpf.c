@@ -8,8 +8,8 @@
 
 #include "t.h"
 #include "snapshot.h"
-#include "py_bpf.h"
-#include "py_offsets.h"
+#include "runtime/python/py_bpf.h"
+#include "runtime/python/py_offsets.h"
 #include "log.h"
 
 static int fake_kernel(void *ctx, uint64_t addr, char *out, size_t n)

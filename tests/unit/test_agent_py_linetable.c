@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "t.h"
-#include "py_linetable.h"
+#include "runtime/python/py_linetable.h"
 
 #define MAX_TAB 8192
 

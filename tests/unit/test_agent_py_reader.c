@@ -12,8 +12,8 @@
 #include <sys/wait.h>
 
 #include "t.h"
-#include "py_detect.h"
-#include "py_reader.h"
+#include "runtime/python/py_detect.h"
+#include "runtime/python/py_reader.h"
 
 struct child {
 	pid_t pid;

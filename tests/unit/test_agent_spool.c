@@ -5,7 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "spool.h"
+#include "fleet/spool.h"
 #include "t.h"
 
 static char dir[64];

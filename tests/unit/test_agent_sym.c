@@ -14,13 +14,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "sym_cache.h"
-#include "sym_demangle.h"
-#include "sym_elf.h"
-#include "sym_kallsyms.h"
-#include "sym_maps.h"
-#include "sym_perfmap.h"
-#include "symbolizer.h"
+#include "sym/sym_cache.h"
+#include "sym/sym_demangle.h"
+#include "sym/sym_elf.h"
+#include "sym/sym_kallsyms.h"
+#include "sym/sym_maps.h"
+#include "sym/sym_perfmap.h"
+#include "sym/symbolizer.h"
 #include "t.h"
 
 static char g_root[128]; /* fake proc root */

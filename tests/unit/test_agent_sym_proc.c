@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "symbolizer.h"
+#include "sym/symbolizer.h"
 #include "t.h"
 
 static char g_dir[256];     /* temp dir of built fixtures; "" when they could not be built */

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "gz.h"
-#include "uploader.h"
+#include "fleet/uploader.h"
 #include "t.h"
 
 #define MAX_CALLS 64

@@ -16,7 +16,7 @@
 
 #include "sampler.h"
 #include "cpuclock.h"
-#include "sampler.skel.h"
+#include "sample/sampler.skel.h"
 #include "hostinfo.h"
 #include "log.h"
 

@@ -10,7 +10,7 @@
 #include <sys/uio.h>
 
 #include "py_detect.h"
-#include "sym_elf.h"
+#include "sym/sym_elf.h"
 #include "log.h"
 
 int py_read(pid_t pid, uint64_t addr, void *buf, size_t len)

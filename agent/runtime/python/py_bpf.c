@@ -14,10 +14,10 @@
 #include <bpf/libbpf.h>
 
 #include "py_bpf.h"
-#include "cpuclock.h"
+#include "sample/cpuclock.h"
 #include "py_offsets.h"
 #include "py_detect.h"
-#include "py_bpf.skel.h"
+#include "runtime/python/py_bpf.skel.h"
 #include "hostinfo.h"
 #include "log.h"
 
