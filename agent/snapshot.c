@@ -231,14 +231,14 @@ static int put_frame(struct buf *b, const char *name)
 int snapshot_add(void *ctx, const struct sample_stack *st)
 {
 	struct snapshot *s = ctx;
-	char comm[SAMPLER_COMM_LEN + 1];
+	char comm[SAMPLE_COMM_LEN + 1];
 	int rc;
 
 	if (s->cfg.skip_native && s->cfg.skip_native(s->cfg.skip_ctx, st->tgid, st->pid))
 		return 0;
 	buf_reset(&s->line);
-	memcpy(comm, st->comm, SAMPLER_COMM_LEN);
-	comm[SAMPLER_COMM_LEN] = '\0';
+	memcpy(comm, st->comm, SAMPLE_COMM_LEN);
+	comm[SAMPLE_COMM_LEN] = '\0';
 	col_frame_sanitize(comm);
 	/* container first: its lookup may use s->name, which frames below also use */
 	rc = buf_printf(&s->line, "0;%s;%s", container_of(s, st->tgid), comm[0] ? comm : "[unknown]");
@@ -267,7 +267,7 @@ int snapshot_add(void *ctx, const struct sample_stack *st)
 /* Kernel part of a frames string: "[L,]addr,addr..." hex, leaf first; named root first. */
 static int put_kernel(struct snapshot *s, const char *k)
 {
-	uint64_t addrs[SAMPLER_MAX_DEPTH];
+	uint64_t addrs[SAMPLE_MAX_DEPTH];
 	uint32_t n = 0;
 	int rc = 0;
 	if (*k == 'L') {
@@ -276,7 +276,7 @@ static int put_kernel(struct snapshot *s, const char *k)
 		if (*k == ',')
 			k++;
 	}
-	while (rc == 0 && *k && n < SAMPLER_MAX_DEPTH) {
+	while (rc == 0 && *k && n < SAMPLE_MAX_DEPTH) {
 		char *end;
 		unsigned long long a = strtoull(k, &end, 16);
 		if (end == k)
@@ -293,7 +293,7 @@ int snapshot_add_frames(void *ctx, uint32_t tgid, const char *comm, const char *
 			uint64_t count)
 {
 	struct snapshot *s = ctx;
-	char c[SAMPLER_COMM_LEN + 1];
+	char c[SAMPLE_COMM_LEN + 1];
 	const char *ksep;
 	size_t plen;
 	int rc;

@@ -21,20 +21,20 @@
 #define RING_PAGES     16          /* data pages per CPU (power of two): 64 KiB */
 #define COMM_SLOTS     4096        /* tid -> comm cache per snapshot (open addressing) */
 #define STACK_DUMP     16          /* user stack bytes per sample: the leaf's return address */
-#define MAX_RECORD     (8 + 8 + 8 + 8 * (SAMPLER_MAX_DEPTH + 8) + 16 + 8 + STACK_DUMP + 8)
+#define MAX_RECORD     (8 + 8 + 8 + 8 * (SAMPLE_MAX_DEPTH + 8) + 16 + 8 + STACK_DUMP + 8)
 
 struct agg_entry {
 	struct agg_entry *next;
 	uint64_t hash, count;
 	uint32_t tgid, pid, nkern, nuser;
 	bool peeked;
-	char comm[SAMPLER_COMM_LEN];
+	char comm[SAMPLE_COMM_LEN];
 	uint64_t ips[];            /* nkern kernel ips then nuser user ips, leaf first */
 };
 
 struct comm_slot {
 	uint32_t tid;              /* 0 = empty */
-	char comm[SAMPLER_COMM_LEN];
+	char comm[SAMPLE_COMM_LEN];
 };
 
 struct ring {
@@ -59,7 +59,7 @@ struct perfev {
 	struct comm_slot *comms;
 	uint64_t samples, lost, samples_total;
 	uint8_t rec[MAX_RECORD];
-	uint64_t kern[SAMPLER_MAX_DEPTH], user[SAMPLER_MAX_DEPTH + 1];   /* + the leaf's caller */
+	uint64_t kern[SAMPLE_MAX_DEPTH], user[SAMPLE_MAX_DEPTH + 1];   /* + the leaf's caller */
 };
 
 int perfev_split_callchain(const uint64_t *ips, uint64_t nr, uint64_t *kern, uint32_t *nkern,
@@ -106,7 +106,7 @@ static bool wanted(const struct perfev *p, uint32_t tgid, uint32_t tid)
 /* Cached name of tid; on a miss read /proc when read_proc (caching what it finds). Leaves out
  * empty when nothing is known: the process may have exited, and a COMM or FORK record read
  * later from another CPU's ring may still name it (see perfev_drain). */
-static void comm_of(struct perfev *p, uint32_t tgid, uint32_t tid, char out[SAMPLER_COMM_LEN],
+static void comm_of(struct perfev *p, uint32_t tgid, uint32_t tid, char out[SAMPLE_COMM_LEN],
 		    bool read_proc)
 {
 	uint32_t h = (tid * 2654435761u) & (COMM_SLOTS - 1);
@@ -115,15 +115,15 @@ static void comm_of(struct perfev *p, uint32_t tgid, uint32_t tid, char out[SAMP
 	int fd;
 	ssize_t n;
 
-	memset(out, 0, SAMPLER_COMM_LEN);
+	memset(out, 0, SAMPLE_COMM_LEN);
 	if (tid == 0) {
-		snprintf(out, SAMPLER_COMM_LEN, "swapper");
+		snprintf(out, SAMPLE_COMM_LEN, "swapper");
 		return;
 	}
 	for (uint32_t i = 0; i < 16; i++) {
 		struct comm_slot *s = &p->comms[(h + i) & (COMM_SLOTS - 1)];
 		if (s->tid == tid) {
-			memcpy(out, s->comm, SAMPLER_COMM_LEN);
+			memcpy(out, s->comm, SAMPLE_COMM_LEN);
 			return;
 		}
 		if (s->tid == 0) {
@@ -135,17 +135,17 @@ static void comm_of(struct perfev *p, uint32_t tgid, uint32_t tid, char out[SAMP
 		return;
 	snprintf(path, sizeof(path), "/proc/%u/task/%u/comm", tgid, tid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	n = fd >= 0 ? read(fd, out, SAMPLER_COMM_LEN - 1) : -1;
+	n = fd >= 0 ? read(fd, out, SAMPLE_COMM_LEN - 1) : -1;
 	if (fd >= 0)
 		close(fd);
 	if (n <= 0) {
-		memset(out, 0, SAMPLER_COMM_LEN);
+		memset(out, 0, SAMPLE_COMM_LEN);
 		return;
 	}
 	out[strcspn(out, "\n")] = '\0';
 	if (free_slot) {
 		free_slot->tid = tid;
-		memcpy(free_slot->comm, out, SAMPLER_COMM_LEN);
+		memcpy(free_slot->comm, out, SAMPLE_COMM_LEN);
 	}
 }
 
@@ -159,7 +159,7 @@ static void comm_set(struct perfev *p, uint32_t tid, const char *comm)
 		struct comm_slot *s = &p->comms[(h + i) & (COMM_SLOTS - 1)];
 		if (s->tid == tid || s->tid == 0) {
 			s->tid = tid;
-			snprintf(s->comm, SAMPLER_COMM_LEN, "%s", comm);
+			snprintf(s->comm, SAMPLE_COMM_LEN, "%s", comm);
 			return;
 		}
 	}
@@ -223,9 +223,9 @@ static void add_sample(struct perfev *p, uint32_t tgid, uint32_t tid, const uint
 		return;
 	p->samples++;
 	p->samples_total++;
-	perfev_split_callchain(ips, nr, p->kern, &nk, p->user, &nu, SAMPLER_MAX_DEPTH);
+	perfev_split_callchain(ips, nr, p->kern, &nk, p->user, &nu, SAMPLE_MAX_DEPTH);
 	if (nu)
-		sampler_insert_leaf_caller(p->user, &nu, SAMPLER_MAX_DEPTH + 1,
+		sampler_insert_leaf_caller(p->user, &nu, SAMPLE_MAX_DEPTH + 1,
 					   leaf_caller(tgid, p->user[0], stack, stack_len));
 	h = hash_stack(tgid, tid, p->kern, nk, p->user, nu);
 	b = &p->buckets[h & (p->nbuckets - 1)];
@@ -298,8 +298,8 @@ static void handle_record(struct perfev *p, const struct perf_event_header *hdr)
 			   stack ? dyn : 0);
 	} else if (hdr->type == PERF_RECORD_COMM && len > 8) {
 		uint32_t pid, tid;
-		char comm[SAMPLER_COMM_LEN] = { 0 };
-		size_t n = len - 8 < SAMPLER_COMM_LEN - 1 ? len - 8 : SAMPLER_COMM_LEN - 1;
+		char comm[SAMPLE_COMM_LEN] = { 0 };
+		size_t n = len - 8 < SAMPLE_COMM_LEN - 1 ? len - 8 : SAMPLE_COMM_LEN - 1;
 		memcpy(&pid, r, 4);
 		memcpy(&tid, r + 4, 4);
 		memcpy(comm, r + 8, n);
@@ -308,7 +308,7 @@ static void handle_record(struct perfev *p, const struct perf_event_header *hdr)
 		(void)pid;
 	} else if (hdr->type == PERF_RECORD_FORK && len >= 16) {
 		uint32_t pid, ppid, tid, ptid;
-		char comm[SAMPLER_COMM_LEN];
+		char comm[SAMPLE_COMM_LEN];
 		memcpy(&pid, r, 4);
 		memcpy(&ppid, r + 4, 4);
 		memcpy(&tid, r + 8, 4);
@@ -397,7 +397,7 @@ struct perfev *perfev_new(const struct sampler_config *cfg)
 			.sample_freq = cfg->frequency,
 			.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER |
 				       PERF_SAMPLE_STACK_USER,
-			.sample_max_stack = SAMPLER_MAX_DEPTH,
+			.sample_max_stack = SAMPLE_MAX_DEPTH,
 			.sample_regs_user = 1ull << PERF_REG_X86_IP,   /* for the ABI; must be non-zero */
 			.sample_stack_user = STACK_DUMP,
 			.wakeup_events = 32,
@@ -495,8 +495,8 @@ int perfev_peek(struct perfev *p, sample_fn fn, void *ctx)
 			e->peeked = true;
 			struct sample_stack st = { .tgid = e->tgid, .pid = e->pid, .nuser = e->nuser,
 						   .user = e->ips + e->nkern, .kern = e->ips };
-			memcpy(st.comm, e->comm, SAMPLER_COMM_LEN);
-			st.comm[SAMPLER_COMM_LEN - 1] = '\0';
+			memcpy(st.comm, e->comm, SAMPLE_COMM_LEN);
+			st.comm[SAMPLE_COMM_LEN - 1] = '\0';
 			rc = fn(ctx, &st);
 		}
 	}
@@ -526,9 +526,9 @@ int perfev_drain(struct perfev *p, sample_fn fn, void *ctx, struct sampler_count
 			if (!e->comm[0])   /* named by a record read after the sample? */
 				comm_of(p, e->tgid, e->pid, e->comm, false);
 			if (!e->comm[0])
-				snprintf(e->comm, SAMPLER_COMM_LEN, "[exited]");
-			memcpy(st.comm, e->comm, SAMPLER_COMM_LEN);
-			st.comm[SAMPLER_COMM_LEN - 1] = '\0';
+				snprintf(e->comm, SAMPLE_COMM_LEN, "[exited]");
+			memcpy(st.comm, e->comm, SAMPLE_COMM_LEN);
+			st.comm[SAMPLE_COMM_LEN - 1] = '\0';
 			rc = fn(ctx, &st);
 		}
 	}

@@ -5,8 +5,8 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "sampler.h"
+#include "bpf_count.bpf.h"
 
-#define EEXIST 17
 #define EFAULT 14
 
 /* Settings, written by user space between open and load. */
@@ -29,7 +29,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
 	__uint(max_entries, 1024);
 	__uint(key_size, sizeof(__u32));
-	__uint(value_size, SAMPLER_MAX_DEPTH * sizeof(__u64));
+	__uint(value_size, SAMPLE_MAX_DEPTH * sizeof(__u64));
 } stacks_a SEC(".maps"), stacks_b SEC(".maps");
 
 struct {
@@ -48,10 +48,7 @@ struct {
 
 static __always_inline void bump(__u32 g, __u32 idx)
 {
-	idx += (g & 1) * SAMPLER_CNT_MAX;
-	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
-	if (v)
-		*v += 1; /* per-CPU: no atomics needed */
+	count_bump(&counters, g, idx, SAMPLER_CNT_MAX);
 }
 
 static __always_inline void note_stack_err(__u32 g, long id)
@@ -107,9 +104,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	__u32 tgid = id >> 32;
 	__u32 pid = (__u32)id;
 	struct sampler_key key = {};
-	__u64 one = 1, *val;
 	void *counts;
-	long err;
 	__u32 g;
 
 	if (!include_idle && pid == 0)
@@ -120,42 +115,29 @@ int sample(struct bpf_perf_event_data *ctx)
 		return 0;
 
 	/* one generation for the whole sample: counters, stacks and counts land in one set */
-	g = *(volatile __u32 *)&gen;
+	g = COUNT_GEN(gen);
 	bump(g, SAMPLER_CNT_SAMPLES);
-	key.tgid = tgid;
-	key.pid = pid;
-	bpf_get_current_comm(key.comm, sizeof(key.comm));
+	key.h.tgid = tgid;
+	key.h.pid = pid;
+	bpf_get_current_comm(key.h.comm, sizeof(key.h.comm));
 	if (g & 1) {
-		key.kern_stack_id = bpf_get_stackid(ctx, &stacks_b, 0);
+		key.h.kern_stack_id = bpf_get_stackid(ctx, &stacks_b, 0);
 		key.user_stack_id = bpf_get_stackid(ctx, &stacks_b, BPF_F_USER_STACK);
 		counts = &counts_b;
 	} else {
-		key.kern_stack_id = bpf_get_stackid(ctx, &stacks_a, 0);
+		key.h.kern_stack_id = bpf_get_stackid(ctx, &stacks_a, 0);
 		key.user_stack_id = bpf_get_stackid(ctx, &stacks_a, BPF_F_USER_STACK);
 		counts = &counts_a;
 	}
-	if (key.kern_stack_id < 0)
-		note_stack_err(g, key.kern_stack_id);
+	if (key.h.kern_stack_id < 0)
+		note_stack_err(g, key.h.kern_stack_id);
 	if (key.user_stack_id < 0)
 		note_stack_err(g, key.user_stack_id);
 	else
 		key.leaf_caller = leaf_caller(ctx);
 
-	val = bpf_map_lookup_elem(counts, &key);
-	if (val) {
-		__sync_fetch_and_add(val, 1);
-		return 0;
-	}
-	err = bpf_map_update_elem(counts, &key, &one, BPF_NOEXIST);
-	if (err == -EEXIST) { /* another CPU inserted it meanwhile */
-		val = bpf_map_lookup_elem(counts, &key);
-		if (val)
-			__sync_fetch_and_add(val, 1);
-		else
-			bump(g, SAMPLER_CNT_LOST);
-	} else if (err) {
+	if (count_add(counts, &key))
 		bump(g, SAMPLER_CNT_LOST);
-	}
 	return 0;
 }
 

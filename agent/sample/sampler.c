@@ -25,9 +25,8 @@
 #define MIN_STACK_ENTRIES  4096u
 #define MAX_STACK_ENTRIES  32768u     /* 32768 * 1016 B = 33 MB per set: the fixed bound */
 #define PEEK_SLOTS         4096u
-#define GRACE_NS           (10 * 1000 * 1000)   /* programs on the old set finish within this */
 #define COUNT_ENTRY_BYTES  (sizeof(struct sampler_key) + sizeof(uint64_t) + 64)
-#define STACK_ENTRY_BYTES  (SAMPLER_MAX_DEPTH * sizeof(uint64_t) + 32)
+#define STACK_ENTRY_BYTES  (SAMPLE_MAX_DEPTH * sizeof(uint64_t) + 32)
 
 struct sampler {
 	struct sampler_bpf *skel;
@@ -40,8 +39,8 @@ struct sampler {
 	struct sampler_key *keys;          /* scratch for a drain, count_entries long */
 	uint32_t *ids;                     /* scratch: stack ids, stack_entries long */
 	uint32_t *peeked;                  /* tgids peeked in this generation (open addressing) */
-	uint64_t ips[SAMPLER_MAX_DEPTH];
-	uint64_t uips[SAMPLER_MAX_DEPTH + 1];   /* + the leaf's lost caller */
+	uint64_t ips[SAMPLE_MAX_DEPTH];
+	uint64_t uips[SAMPLE_MAX_DEPTH + 1];   /* + the leaf's lost caller */
 };
 
 static uint32_t clamp_pow2(uint64_t want, uint32_t lo, uint32_t hi)
@@ -86,16 +85,8 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 /* Cumulative counters of map set `set` (0 or 1). */
 static int read_counters(struct sampler *s, uint32_t set, uint64_t out[SAMPLER_CNT_MAX])
 {
-	int fd = bpf_map__fd(s->skel->maps.counters);
-	for (uint32_t i = 0; i < SAMPLER_CNT_MAX; i++) {
-		uint32_t idx = set * SAMPLER_CNT_MAX + i;
-		out[i] = 0;
-		if (bpf_map_lookup_elem(fd, &idx, s->percpu))
-			return -errno;
-		for (int c = 0; c < s->npossible; c++)
-			out[i] += s->percpu[c];
-	}
-	return 0;
+	return bpfcommon_read_counters(bpf_map__fd(s->skel->maps.counters), set, SAMPLER_CNT_MAX,
+				       s->percpu, s->npossible, out);
 }
 
 struct sampler *sampler_new(const struct sampler_config *cfg)
@@ -191,14 +182,7 @@ uint64_t sampler_samples_so_far(struct sampler *s)
 /* Leaf-first ips of a stack id, 0 when absent. */
 static uint32_t read_stack(int fd, int32_t id, uint64_t *ips)
 {
-	uint32_t n = 0;
-	if (id < 0)
-		return 0;
-	if (bpf_map_lookup_elem(fd, &id, ips))
-		return 0;
-	while (n < SAMPLER_MAX_DEPTH && ips[n])
-		n++;
-	return n;
+	return bpfcommon_read_stack(fd, id, ips, SAMPLE_MAX_DEPTH);
 }
 
 void sampler_insert_leaf_caller(uint64_t *ips, uint32_t *n, uint32_t cap, uint64_t caller)
@@ -213,19 +197,6 @@ void sampler_insert_leaf_caller(uint64_t *ips, uint32_t *n, uint32_t cap, uint64
 	memmove(ips + 2, ips + 1, (len - 1) * sizeof(*ips));
 	ips[1] = caller;
 	*n = len + 1;
-}
-
-static void clear_stacks(struct sampler *s, int fd)
-{
-	uint32_t key, next, n = 0;
-	void *prev = NULL;
-	while (n < s->stack_entries && bpf_map_get_next_key(fd, prev, &next) == 0) {
-		s->ids[n++] = next;
-		key = next;
-		prev = &key;
-	}
-	for (uint32_t i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, &s->ids[i]);
 }
 
 /* true when tgid was not peeked yet (and remembers it); false when seen or the table is full */
@@ -257,13 +228,13 @@ int sampler_peek(struct sampler *s, sample_fn fn, void *ctx)
 	while (rc == 0 && n++ < s->count_entries && bpf_map_get_next_key(cfd, prev, &next) == 0) {
 		cur = next;
 		prev = &cur;
-		if (next.tgid == 0 || next.user_stack_id < 0 || !peek_first(s, next.tgid))
+		if (next.h.tgid == 0 || next.user_stack_id < 0 || !peek_first(s, next.h.tgid))
 			continue;
-		struct sample_stack st = { .tgid = next.tgid, .pid = next.pid };
-		memcpy(st.comm, next.comm, SAMPLER_COMM_LEN);
-		st.comm[SAMPLER_COMM_LEN - 1] = '\0';
+		struct sample_stack st = { .tgid = next.h.tgid, .pid = next.h.pid };
+		memcpy(st.comm, next.h.comm, SAMPLE_COMM_LEN);
+		st.comm[SAMPLE_COMM_LEN - 1] = '\0';
 		st.nuser = read_stack(sfd, next.user_stack_id, s->uips);
-		sampler_insert_leaf_caller(s->uips, &st.nuser, SAMPLER_MAX_DEPTH + 1, next.leaf_caller);
+		sampler_insert_leaf_caller(s->uips, &st.nuser, SAMPLE_MAX_DEPTH + 1, next.leaf_caller);
 		st.user = s->uips;
 		st.kern = s->ips;
 		if (st.nuser)
@@ -274,25 +245,18 @@ int sampler_peek(struct sampler *s, sample_fn fn, void *ctx)
 
 int sampler_drain(struct sampler *s, sample_fn fn, void *ctx, struct sampler_counts *out)
 {
-	uint32_t old = s->skel->bss->gen;
-	int cfd, sfd, rc = 0;
-	uint32_t n = 0;
-	struct sampler_key next, cur;
-	void *prev = NULL;
-	uint64_t c[SAMPLER_CNT_MAX];
-	struct timespec grace = { 0, GRACE_NS };
-
-	__atomic_store_n(&s->skel->bss->gen, old + 1, __ATOMIC_SEQ_CST);
-	nanosleep(&grace, NULL);
-	memset(s->peeked, 0, PEEK_SLOTS * sizeof(*s->peeked));
 	/* the idle set is the one selected by the old generation */
-	cfd = bpf_map__fd((old & 1) ? s->skel->maps.counts_b : s->skel->maps.counts_a);
-	sfd = bpf_map__fd((old & 1) ? s->skel->maps.stacks_b : s->skel->maps.stacks_a);
+	uint32_t old = bpfcommon_flip(&s->skel->bss->gen), n;
+	int cfd = bpf_map__fd(old ? s->skel->maps.counts_b : s->skel->maps.counts_a);
+	int sfd = bpf_map__fd(old ? s->skel->maps.stacks_b : s->skel->maps.stacks_a);
+	uint64_t c[SAMPLER_CNT_MAX];
+	int rc = 0;
 
+	memset(s->peeked, 0, PEEK_SLOTS * sizeof(*s->peeked));
 	memset(out, 0, sizeof(*out));
 	/* the idle set's counters no longer move: exact for this snapshot */
-	if (read_counters(s, old & 1, c) == 0) {
-		uint64_t *b = s->base[old & 1];
+	if (read_counters(s, old, c) == 0) {
+		uint64_t *b = s->base[old];
 		out->samples = c[SAMPLER_CNT_SAMPLES] - b[SAMPLER_CNT_SAMPLES];
 		out->collisions = c[SAMPLER_CNT_COLLISIONS] - b[SAMPLER_CNT_COLLISIONS];
 		out->stack_errors = c[SAMPLER_CNT_STACK_ERRORS] - b[SAMPLER_CNT_STACK_ERRORS];
@@ -300,11 +264,7 @@ int sampler_drain(struct sampler *s, sample_fn fn, void *ctx, struct sampler_cou
 		memcpy(b, c, sizeof(c));
 	}
 
-	while (n < s->count_entries && bpf_map_get_next_key(cfd, prev, &next) == 0) {
-		s->keys[n++] = next;
-		cur = next;
-		prev = &cur;
-	}
+	n = bpfcommon_keys(cfd, s->keys, sizeof(*s->keys), s->count_entries);
 	for (uint32_t i = 0; i < n; i++) {
 		struct sampler_key *k = &s->keys[i];
 		uint64_t count = 0;
@@ -312,24 +272,23 @@ int sampler_drain(struct sampler *s, sample_fn fn, void *ctx, struct sampler_cou
 		if (bpf_map_lookup_elem(cfd, k, &count) || count == 0)
 			continue;
 		memset(&st, 0, sizeof(st));
-		st.tgid = k->tgid;
-		st.pid = k->pid;
-		memcpy(st.comm, k->comm, SAMPLER_COMM_LEN);
-		st.comm[SAMPLER_COMM_LEN - 1] = '\0';
+		st.tgid = k->h.tgid;
+		st.pid = k->h.pid;
+		memcpy(st.comm, k->h.comm, SAMPLE_COMM_LEN);
+		st.comm[SAMPLE_COMM_LEN - 1] = '\0';
 		st.count = count;
-		st.nkern = read_stack(sfd, k->kern_stack_id, s->ips);
+		st.nkern = read_stack(sfd, k->h.kern_stack_id, s->ips);
 		st.nuser = read_stack(sfd, k->user_stack_id, s->uips);
-		sampler_insert_leaf_caller(s->uips, &st.nuser, SAMPLER_MAX_DEPTH + 1, k->leaf_caller);
+		sampler_insert_leaf_caller(s->uips, &st.nuser, SAMPLE_MAX_DEPTH + 1, k->leaf_caller);
 		st.kern = s->ips;
 		st.user = s->uips;
-		st.kern_lost = k->kern_stack_id == -EEXIST;
+		st.kern_lost = k->h.kern_stack_id == -EEXIST;
 		st.user_lost = k->user_stack_id == -EEXIST;
 		if (rc == 0)
 			rc = fn(ctx, &st);
 	}
-	for (uint32_t i = 0; i < n; i++)
-		bpf_map_delete_elem(cfd, &s->keys[i]);
-	clear_stacks(s, sfd);
+	bpfcommon_delete(cfd, s->keys, sizeof(*s->keys), n);
+	bpfcommon_clear(sfd, s->ids, sizeof(*s->ids), s->stack_entries);
 	if (out->lost || out->collisions)
 		log_info("sampler: snapshot lost %llu samples, %llu stack collisions",
 			 (unsigned long long)out->lost, (unsigned long long)out->collisions);

@@ -2,16 +2,14 @@
  * user-space API of sampler.c (loader and drainer).
  *
  * The BPF program runs on a PERF_COUNT_SW_CPU_CLOCK event on every online CPU. Each sample
- * counts one struct sampler_key in the hash map of the current generation (counts_a/stacks_a
- * when gen is even, counts_b/stacks_b when odd). A snapshot flips gen, waits a short grace so
- * programs already running on the old set finish, then reads and clears the idle set: nothing
- * is lost or counted twice between snapshots.
+ * counts one struct sampler_key in the map set of the current generation (counts_a/stacks_a
+ * when gen is even, counts_b/stacks_b when odd; bpf_common.h): nothing is lost or counted
+ * twice between snapshots.
  */
 #ifndef FP_SAMPLER_H
 #define FP_SAMPLER_H
 
-#define SAMPLER_COMM_LEN   16
-#define SAMPLER_MAX_DEPTH  127   /* PERF_MAX_STACK_DEPTH */
+#include "bpf_common.h"
 
 /* indexes into the per-CPU counters array */
 enum sampler_counter {
@@ -83,30 +81,18 @@ static inline __attribute__((always_inline)) int sampler_after_call(const unsign
 	return 0;
 }
 
-#ifdef __bpf__
-/* BPF side: vmlinux.h provides the fixed-width types */
+/* The key of the counts maps. */
 struct sampler_key {
-	__u32 tgid;
-	__u32 pid;
-	__s32 kern_stack_id;   /* < 0: no kernel stack (user-mode sample) or error */
-	__s32 user_stack_id;   /* < 0: no user stack (kernel thread) or error */
-	char comm[SAMPLER_COMM_LEN];
-	__u64 leaf_caller;     /* return address to insert after the user leaf, 0 = none */
+	struct sample_key_head h;   /* tgid, pid, comm, kernel stack */
+	fp_s32 user_stack_id;        /* < 0: no user stack (kernel thread) or error */
+	fp_u64 leaf_caller;          /* return address to insert after the user leaf, 0 = none */
 };
-#else
+
+#ifndef __bpf__
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-
-struct sampler_key {
-	uint32_t tgid;
-	uint32_t pid;
-	int32_t kern_stack_id;
-	int32_t user_stack_id;
-	char comm[SAMPLER_COMM_LEN];
-	uint64_t leaf_caller;
-};
 
 /* Insert the leaf's lost caller (sampler_leaf_ret_slot) after the leaf of a user stack of *n
  * ips held in a buffer of cap entries. Skipped when the unwinder already has it (a kernel that
@@ -117,7 +103,7 @@ void sampler_insert_leaf_caller(uint64_t *ips, uint32_t *n, uint32_t cap, uint64
  * Arrays are leaf first (as the kernel records them) and borrowed for the callback only. */
 struct sample_stack {
 	uint32_t tgid, pid;
-	char comm[SAMPLER_COMM_LEN];   /* NUL-terminated */
+	char comm[SAMPLE_COMM_LEN];   /* NUL-terminated */
 	uint64_t count;
 	uint32_t nkern, nuser;
 	const uint64_t *kern;

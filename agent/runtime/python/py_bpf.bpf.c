@@ -6,8 +6,8 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "py_bpf.h"
+#include "sample/bpf_count.bpf.h"
 
-#define EEXIST 17
 #define FNV_PRIME 0x100000001b3ull
 
 const volatile __u32 self_tgid = 0;
@@ -54,7 +54,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
 	__uint(max_entries, 1024);
 	__uint(key_size, sizeof(__u32));
-	__uint(value_size, PYBPF_KSTACK_DEPTH * sizeof(__u64));
+	__uint(value_size, SAMPLE_MAX_DEPTH * sizeof(__u64));
 } kstacks_a SEC(".maps"), kstacks_b SEC(".maps");
 
 struct {
@@ -82,10 +82,7 @@ struct walk {
 
 static __always_inline void bump(__u32 g, __u32 idx)
 {
-	idx += (g & 1) * PYBPF_CNT_MAX;
-	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
-	if (v)
-		*v += 1;
+	count_bump(&counters, g, idx, PYBPF_CNT_MAX);
 }
 
 static long walk_one(__u32 i, void *arg)
@@ -136,7 +133,7 @@ static long walk_one(__u32 i, void *arg)
 SEC("perf_event")
 int py_sample(struct bpf_perf_event_data *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid(), one = 1, *val, *tsp, tstate;
+	__u64 id = bpf_get_current_pid_tgid(), *tsp, tstate;
 	__u32 tgid = id >> 32, pid = (__u32)id, zero = 0, g;
 	const struct pybpf_proc *pp;
 	struct pybpf_key key = {};
@@ -149,17 +146,17 @@ int py_sample(struct bpf_perf_event_data *ctx)
 	pp = bpf_map_lookup_elem(&procs, &tgid);
 	if (!pp)
 		return 0;
-	g = *(volatile __u32 *)&gen;
+	g = COUNT_GEN(gen);
 	bump(g, PYBPF_CNT_SAMPLES);
-	key.tgid = tgid;
-	key.pid = pid;
-	bpf_get_current_comm(key.comm, sizeof(key.comm));
+	key.h.tgid = tgid;
+	key.h.pid = pid;
+	bpf_get_current_comm(key.h.comm, sizeof(key.h.comm));
 	if (g & 1) {
-		key.kern_stack_id = bpf_get_stackid(ctx, &kstacks_b, 0);
+		key.h.kern_stack_id = bpf_get_stackid(ctx, &kstacks_b, 0);
 		counts = &counts_b;
 		pystacks = &pystacks_b;
 	} else {
-		key.kern_stack_id = bpf_get_stackid(ctx, &kstacks_a, 0);
+		key.h.kern_stack_id = bpf_get_stackid(ctx, &kstacks_a, 0);
 		counts = &counts_a;
 		pystacks = &pystacks_a;
 	}
@@ -206,21 +203,8 @@ int py_sample(struct bpf_perf_event_data *ctx)
 		}
 	}
 
-	val = bpf_map_lookup_elem(counts, &key);
-	if (val) {
-		__sync_fetch_and_add(val, 1);
-		return 0;
-	}
-	err = bpf_map_update_elem(counts, &key, &one, BPF_NOEXIST);
-	if (err == -EEXIST) {
-		val = bpf_map_lookup_elem(counts, &key);
-		if (val)
-			__sync_fetch_and_add(val, 1);
-		else
-			bump(g, PYBPF_CNT_LOST);
-	} else if (err) {
+	if (count_add(counts, &key))
 		bump(g, PYBPF_CNT_LOST);
-	}
 	return 0;
 }
 

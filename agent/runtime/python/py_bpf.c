@@ -25,7 +25,6 @@
 #define STACK_ENTRIES   8192u     /* distinct Python stacks per set, at most 8192 * 2 KiB = 16 MiB
 				    * (not preallocated; drained every 250 ms by py_runtime) */
 #define KSTACK_ENTRIES  2048u     /* preallocated: 2048 * 1016 B = 2 MiB per set */
-#define GRACE_NS        (10 * 1000 * 1000)
 
 struct pybpf {
 	struct py_bpf_bpf *skel;
@@ -38,21 +37,13 @@ struct pybpf {
 	uint64_t *hashes;               /* drain scratch, STACK_ENTRIES */
 	uint32_t *ids;                  /* drain scratch, KSTACK_ENTRIES */
 	struct pybpf_stack stack;
-	uint64_t kips[PYBPF_KSTACK_DEPTH];
+	uint64_t kips[SAMPLE_MAX_DEPTH];
 };
 
 static int read_counters(struct pybpf *b, uint32_t set, uint64_t out[PYBPF_CNT_MAX])
 {
-	int fd = bpf_map__fd(b->skel->maps.counters);
-	for (uint32_t i = 0; i < PYBPF_CNT_MAX; i++) {
-		uint32_t idx = set * PYBPF_CNT_MAX + i;
-		out[i] = 0;
-		if (bpf_map_lookup_elem(fd, &idx, b->percpu))
-			return -errno;
-		for (int c = 0; c < b->npossible; c++)
-			out[i] += b->percpu[c];
-	}
-	return 0;
+	return bpfcommon_read_counters(bpf_map__fd(b->skel->maps.counters), set, PYBPF_CNT_MAX,
+				       b->percpu, b->npossible, out);
 }
 
 struct pybpf *pybpf_new(unsigned freq, bool line_numbers)
@@ -160,55 +151,35 @@ void pybpf_thread_del(struct pybpf *b, uint32_t tid)
 	bpf_map_delete_elem(bpf_map__fd(b->skel->maps.threads), &tid);
 }
 
-static uint32_t read_kstack(int fd, int32_t id, uint64_t *ips)
-{
-	uint32_t n = 0;
-	if (id < 0 || bpf_map_lookup_elem(fd, &id, ips))
-		return 0;
-	while (n < PYBPF_KSTACK_DEPTH && ips[n])
-		n++;
-	return n;
-}
-
 int pybpf_drain(struct pybpf *b, pybpf_fn fn, void *ctx, struct pybpf_counts *out)
 {
-	uint32_t old = b->skel->bss->gen, n = 0, nh = 0, nk = 0;
-	struct timespec grace = { 0, GRACE_NS };
-	struct pybpf_key next, cur;
-	uint64_t c[PYBPF_CNT_MAX], h, hn;
-	int cfd, pfd, kfd, rc = 0;
-	void *prev = NULL;
-	uint32_t kid, kidn;
+	uint32_t old = bpfcommon_flip(&b->skel->bss->gen), n;
+	int cfd = bpf_map__fd(old ? b->skel->maps.counts_b : b->skel->maps.counts_a);
+	int pfd = bpf_map__fd(old ? b->skel->maps.pystacks_b : b->skel->maps.pystacks_a);
+	int kfd = bpf_map__fd(old ? b->skel->maps.kstacks_b : b->skel->maps.kstacks_a);
+	uint64_t c[PYBPF_CNT_MAX];
+	int rc = 0;
 
-	__atomic_store_n(&b->skel->bss->gen, old + 1, __ATOMIC_SEQ_CST);
-	nanosleep(&grace, NULL);
-	cfd = bpf_map__fd((old & 1) ? b->skel->maps.counts_b : b->skel->maps.counts_a);
-	pfd = bpf_map__fd((old & 1) ? b->skel->maps.pystacks_b : b->skel->maps.pystacks_a);
-	kfd = bpf_map__fd((old & 1) ? b->skel->maps.kstacks_b : b->skel->maps.kstacks_a);
-	if (out && read_counters(b, old & 1, c) == 0) {
-		uint64_t *base = b->base[old & 1];
+	if (out && read_counters(b, old, c) == 0) {
+		uint64_t *base = b->base[old];
 		out->samples = c[PYBPF_CNT_SAMPLES] - base[PYBPF_CNT_SAMPLES];
 		out->no_thread = c[PYBPF_CNT_NO_THREAD] - base[PYBPF_CNT_NO_THREAD];
 		out->read_errors = c[PYBPF_CNT_READ_ERRORS] - base[PYBPF_CNT_READ_ERRORS];
 		out->lost = c[PYBPF_CNT_LOST] - base[PYBPF_CNT_LOST];
 		memcpy(base, c, sizeof(c));
 	}
-	while (n < COUNT_ENTRIES && bpf_map_get_next_key(cfd, prev, &next) == 0) {
-		b->keys[n++] = next;
-		cur = next;
-		prev = &cur;
-	}
+	n = bpfcommon_keys(cfd, b->keys, sizeof(*b->keys), COUNT_ENTRIES);
 	for (uint32_t i = 0; i < n; i++) {
 		struct pybpf_key *k = &b->keys[i];
 		struct pybpf_sample s = { 0 };
 		uint64_t count = 0;
 		if (bpf_map_lookup_elem(cfd, k, &count) || count == 0)
 			continue;
-		s.tgid = k->tgid;
-		s.pid = k->pid;
+		s.tgid = k->h.tgid;
+		s.pid = k->h.pid;
 		s.flags = k->flags;
-		memcpy(s.comm, k->comm, PYBPF_COMM_LEN);
-		s.comm[PYBPF_COMM_LEN] = '\0';
+		memcpy(s.comm, k->h.comm, SAMPLE_COMM_LEN);
+		s.comm[SAMPLE_COMM_LEN] = '\0';
 		s.count = count;
 		if (k->py_hash && bpf_map_lookup_elem(pfd, &k->py_hash, &b->stack) == 0) {
 			s.nframes = b->stack.n > PYBPF_MAX_FRAMES ? PYBPF_MAX_FRAMES : b->stack.n;
@@ -217,30 +188,15 @@ int pybpf_drain(struct pybpf *b, pybpf_fn fn, void *ctx, struct pybpf_counts *ou
 		} else if (k->py_hash) {
 			s.flags |= PYBPF_F_PY_LOST;
 		}
-		s.nkern = read_kstack(kfd, k->kern_stack_id, b->kips);
+		s.nkern = bpfcommon_read_stack(kfd, k->h.kern_stack_id, b->kips, SAMPLE_MAX_DEPTH);
 		s.kern = b->kips;
-		s.kern_lost = k->kern_stack_id == -EEXIST;
+		s.kern_lost = k->h.kern_stack_id == -EEXIST;
 		if (rc == 0)
 			rc = fn(ctx, &s);
 	}
-	for (uint32_t i = 0; i < n; i++)
-		bpf_map_delete_elem(cfd, &b->keys[i]);
-	prev = NULL;
-	while (nh < STACK_ENTRIES && bpf_map_get_next_key(pfd, prev, &hn) == 0) {
-		b->hashes[nh++] = hn;
-		h = hn;
-		prev = &h;
-	}
-	for (uint32_t i = 0; i < nh; i++)
-		bpf_map_delete_elem(pfd, &b->hashes[i]);
-	prev = NULL;
-	while (nk < KSTACK_ENTRIES && bpf_map_get_next_key(kfd, prev, &kidn) == 0) {
-		b->ids[nk++] = kidn;
-		kid = kidn;
-		prev = &kid;
-	}
-	for (uint32_t i = 0; i < nk; i++)
-		bpf_map_delete_elem(kfd, &b->ids[i]);
+	bpfcommon_delete(cfd, b->keys, sizeof(*b->keys), n);
+	bpfcommon_clear(pfd, b->hashes, sizeof(*b->hashes), STACK_ENTRIES);
+	bpfcommon_clear(kfd, b->ids, sizeof(*b->ids), KSTACK_ENTRIES);
 	return rc;
 }
 

@@ -8,7 +8,8 @@
  * PYBPF_MAX_FRAMES, and counts (tgid, tid, comm, kernel stack id, python stack hash) in the map
  * set of the current generation; the frames themselves (code object address and instruction
  * position per frame, leaf first) are stored once per distinct stack under their 64-bit hash.
- * Two map sets, flipped like sampler.h's: nothing is lost or counted twice between drains.
+ * Two map sets, flipped like the native sampler's (sample/bpf_common.h): nothing is lost or
+ * counted twice between drains.
  * User space names the code objects (py_bpf.c keeps a bounded, validated name cache per process).
  */
 #ifndef FP_PY_BPF_H
@@ -18,9 +19,9 @@
 #define PYBPF_MAX_WALK     160     /* frames visited, C-stack shims included */
 #define PYBPF_MAX_PROCS    256     /* == PYRT_MAX_PROCS */
 #define PYBPF_MAX_THREADS  16384
-#define PYBPF_COMM_LEN     16
-#define PYBPF_KSTACK_DEPTH 127
 #define PYBPF_NONE         0xffffffffu
+
+#include "sample/bpf_common.h"
 
 enum pybpf_counter {
 	PYBPF_CNT_SAMPLES = 0,    /* samples of tracked processes */
@@ -30,52 +31,41 @@ enum pybpf_counter {
 	PYBPF_CNT_MAX
 };
 
-#ifdef __bpf__
-#define PYBPF_U32 __u32
-#define PYBPF_S32 __s32
-#define PYBPF_U64 __u64
-#else
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <sys/types.h>
-#define PYBPF_U32 uint32_t
-#define PYBPF_S32 int32_t
-#define PYBPF_U64 uint64_t
-#endif
-
 /* Per-process frame-walk layout (from py_offsets.h); value of `procs`, keyed by tgid. */
 struct pybpf_proc {
-	PYBPF_U32 ts_frame;       /* tstate -> frame (3.8-3.10, 3.13+), or PYBPF_NONE */
-	PYBPF_U32 ts_cframe;      /* tstate -> cframe (3.11-3.12), or PYBPF_NONE */
-	PYBPF_U32 cf_current;     /* cframe -> current_frame */
-	PYBPF_U32 f_back, f_code, f_lasti;
-	PYBPF_U32 f_owner;        /* PYBPF_NONE: no shim frames to skip (before 3.12) */
-	PYBPF_U32 owner_cstack;   /* the owner value of a C-stack shim frame */
-	PYBPF_U32 ip_is_ptr;      /* 3.11+: f_lasti holds an instruction pointer (8 bytes) */
-	PYBPF_U32 want_ip;        /* record instruction positions (line numbers) */
+	fp_u32 ts_frame;       /* tstate -> frame (3.8-3.10, 3.13+), or PYBPF_NONE */
+	fp_u32 ts_cframe;      /* tstate -> cframe (3.11-3.12), or PYBPF_NONE */
+	fp_u32 cf_current;     /* cframe -> current_frame */
+	fp_u32 f_back, f_code, f_lasti;
+	fp_u32 f_owner;        /* PYBPF_NONE: no shim frames to skip (before 3.12) */
+	fp_u32 owner_cstack;   /* the owner value of a C-stack shim frame */
+	fp_u32 ip_is_ptr;      /* 3.11+: f_lasti holds an instruction pointer (8 bytes) */
+	fp_u32 want_ip;        /* record instruction positions (line numbers) */
 };
 
 /* One Python stack, leaf first; value of `pystacks`, keyed by its hash. */
 struct pybpf_stack {
-	PYBPF_U32 n;
-	PYBPF_U32 truncated;
-	PYBPF_U64 code[PYBPF_MAX_FRAMES];
-	PYBPF_U64 ip[PYBPF_MAX_FRAMES];   /* 0 unless want_ip */
+	fp_u32 n;
+	fp_u32 truncated;
+	fp_u64 code[PYBPF_MAX_FRAMES];
+	fp_u64 ip[PYBPF_MAX_FRAMES];   /* 0 unless want_ip */
 };
 
 struct pybpf_key {
-	PYBPF_U32 tgid, pid;
-	PYBPF_S32 kern_stack_id;   /* < 0: none (user-mode sample) or lost */
-	PYBPF_U32 flags;           /* PYBPF_F_* */
-	PYBPF_U64 py_hash;         /* 0: no Python frames */
-	char comm[PYBPF_COMM_LEN];
+	struct sample_key_head h;   /* tgid, pid, comm, kernel stack */
+	fp_u32 flags;                /* PYBPF_F_* */
+	fp_u64 py_hash;              /* 0: no Python frames */
 };
 
 #define PYBPF_F_NO_THREAD  1u      /* thread unknown to the table */
 #define PYBPF_F_PY_LOST    2u      /* frames walked but not stored (map full) */
 
 #ifndef __bpf__
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
 struct py_offsets;
 
 struct pybpf;
@@ -100,7 +90,7 @@ uint32_t pybpf_unknown_thread(struct pybpf *b, uint32_t *seq);
 /* One counted stack of the idle set: frames leaf first, borrowed for the call. */
 struct pybpf_sample {
 	uint32_t tgid, pid, flags;
-	char comm[PYBPF_COMM_LEN + 1];
+	char comm[SAMPLE_COMM_LEN + 1];
 	uint64_t count;
 	uint32_t nframes;
 	const uint64_t *code, *ip;

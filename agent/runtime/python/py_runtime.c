@@ -583,7 +583,7 @@ static int on_bpf_sample(void *ctx, const struct pybpf_sample *s)
 	struct proc *pr = proc_find(p, (pid_t)s->tgid);
 	size_t n = 0;
 	int rc = 0;
-	char comm[PYBPF_COMM_LEN + 1];
+	char comm[SAMPLE_COMM_LEN + 1];
 
 	if (!pr || !pr->names || s->nframes == 0) {
 		p->bpf_unnamed += s->count;
