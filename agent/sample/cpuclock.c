@@ -12,6 +12,22 @@
 #include "hostinfo.h"
 #include "log.h"
 
+void cpuclock_event_attr(struct perf_event_attr *attr, unsigned freq)
+{
+	memset(attr, 0, sizeof(*attr));
+	attr->type = PERF_TYPE_SOFTWARE;
+	attr->size = sizeof(*attr);
+	attr->config = PERF_COUNT_SW_CPU_CLOCK;
+	attr->freq = 1;
+	attr->sample_freq = freq;
+}
+
+int cpuclock_open(struct perf_event_attr *attr, int cpu)
+{
+	int fd = (int)syscall(SYS_perf_event_open, attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 int cpuclock_attach(struct cpuclock *c, struct bpf_program *prog, unsigned freq, const char *who)
 {
 	int cpus[HOSTINFO_MAX_CPUS];
@@ -27,19 +43,15 @@ int cpuclock_attach(struct cpuclock *c, struct bpf_program *prog, unsigned freq,
 		goto fail;
 	}
 	for (int i = 0; i < n; i++) {
-		struct perf_event_attr attr = {
-			.type = PERF_TYPE_SOFTWARE,
-			.size = sizeof(attr),
-			.config = PERF_COUNT_SW_CPU_CLOCK,
-			.freq = 1,
-			.sample_freq = freq,
-		};
-		int fd = (int)syscall(SYS_perf_event_open, &attr, -1, cpus[i], -1, PERF_FLAG_FD_CLOEXEC);
+		struct perf_event_attr attr;
+		int fd;
+		cpuclock_event_attr(&attr, freq);
+		fd = cpuclock_open(&attr, cpus[i]);
+		if (fd == -ENODEV) /* went offline meanwhile */
+			continue;
 		if (fd < 0) {
-			if (errno == ENODEV) /* went offline meanwhile */
-				continue;
-			rc = -errno;
-			log_warn("%s: perf_event_open on cpu %d: %s", who, cpus[i], strerror(errno));
+			rc = fd;
+			log_warn("%s: perf_event_open on cpu %d: %s", who, cpus[i], strerror(-rc));
 			goto fail;
 		}
 		c->links[c->n] = bpf_program__attach_perf_event(prog, fd);

@@ -1,11 +1,21 @@
-/* cpuclock.h — a BPF perf_event program attached to a cpu-clock event on every online CPU, as
- * both samplers (native: sampler.c; Python frames: py_bpf.c) need it. Embedded in its owner:
- * cpuclock_attach / cpuclock_release. */
+/* cpuclock.h — the cpu-clock sampling event every sampler uses (the BPF sampler, the Python frame
+ * walker, the perf_event fallback), and a BPF perf_event program attached to it on every online
+ * CPU. cpuclock_attach is embedded in its owner: cpuclock_attach / cpuclock_release. */
 #ifndef FP_CPUCLOCK_H
 #define FP_CPUCLOCK_H
 
+#include <linux/perf_event.h>
+
 struct bpf_program;
 struct bpf_link;
+
+/* The event: PERF_COUNT_SW_CPU_CLOCK sampled at freq Hz (the rest zero: callers add their sample
+ * type and records). */
+void cpuclock_event_attr(struct perf_event_attr *attr, unsigned freq);
+
+/* perf_event_open(attr) on cpu for every process, close-on-exec. The fd, or -errno (-ENODEV: the
+ * CPU went offline). */
+int cpuclock_open(struct perf_event_attr *attr, int cpu);
 
 struct cpuclock {
 	struct bpf_link **links;

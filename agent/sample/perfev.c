@@ -9,13 +9,14 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
-#include <sys/uio.h>
 #include <linux/perf_event.h>
 #include <asm/perf_regs.h>
 
 #include "perfev.h"
+#include "leafcall.h"
+#include "cpuclock.h"
 #include "hostinfo.h"
+#include "process.h"
 #include "log.h"
 
 #define RING_PAGES     16          /* data pages per CPU (power of two): 64 KiB */
@@ -180,16 +181,15 @@ static uint64_t hash_stack(uint32_t tgid, uint32_t pid, const uint64_t *k, uint3
 
 static bool read_code(uint32_t tgid, uint64_t addr, void *out, size_t n)
 {
-	struct iovec local = { out, n }, remote = { (void *)(uintptr_t)addr, n };
-	return process_vm_readv((pid_t)tgid, &local, 1, &remote, 1, 0) == (ssize_t)n;
+	return process_read_mem((pid_t)tgid, addr, out, n) == 0;
 }
 
-/* The return address a frame-pointer chain skipped (see sampler_leaf_ret_slot): the code at the
+/* The return address a frame-pointer chain skipped (see leafcall_ret_slot): the code at the
  * user leaf ip is read from the live process, the slot from the stack the kernel dumped, and the
  * word there is taken only if a call precedes it. 64-bit user code only. */
 static uint64_t leaf_caller(uint32_t tgid, uint64_t ip, const uint8_t *stack, uint64_t stack_len)
 {
-	unsigned char code[SAMPLER_LEAF_CODE_LEN], call[SAMPLER_CALL_CODE_LEN];
+	unsigned char code[LEAFCALL_CODE_LEN], call[LEAFCALL_CALL_LEN];
 	uint64_t ret;
 	int slot, have_prev = 1;
 
@@ -200,12 +200,12 @@ static uint64_t leaf_caller(uint32_t tgid, uint64_t ip, const uint8_t *stack, ui
 		if (!read_code(tgid, ip, code + 1, sizeof(code) - 1))
 			return 0; /* exited, or not readable */
 	}
-	slot = sampler_leaf_ret_slot(code, have_prev);
+	slot = leafcall_ret_slot(code, have_prev);
 	if (slot < 0 || (uint64_t)(slot + 1) * sizeof(ret) > stack_len)
 		return 0;
 	memcpy(&ret, stack + slot * sizeof(ret), sizeof(ret));
 	if (ret < sizeof(call) || !read_code(tgid, ret - sizeof(call), call, sizeof(call)) ||
-	    !sampler_after_call(call))
+	    !leafcall_after_call(call))
 		return 0;
 	return ret;
 }
@@ -225,7 +225,7 @@ static void add_sample(struct perfev *p, uint32_t tgid, uint32_t tid, const uint
 	p->samples_total++;
 	perfev_split_callchain(ips, nr, p->kern, &nk, p->user, &nu, SAMPLE_MAX_DEPTH);
 	if (nu)
-		sampler_insert_leaf_caller(p->user, &nu, SAMPLE_MAX_DEPTH + 1,
+		leafcall_insert(p->user, &nu, SAMPLE_MAX_DEPTH + 1,
 					   leaf_caller(tgid, p->user[0], stack, stack_len));
 	h = hash_stack(tgid, tid, p->kern, nk, p->user, nu);
 	b = &p->buckets[h & (p->nbuckets - 1)];
@@ -389,30 +389,25 @@ struct perfev *perfev_new(const struct sampler_config *cfg)
 	if (!p->buckets || !p->comms || !p->rings || !p->pfds)
 		goto fail;
 	for (int i = 0; i < n; i++) {
-		struct perf_event_attr attr = {
-			.type = PERF_TYPE_SOFTWARE,
-			.size = sizeof(attr),
-			.config = PERF_COUNT_SW_CPU_CLOCK,
-			.freq = 1,
-			.sample_freq = cfg->frequency,
-			.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER |
-				       PERF_SAMPLE_STACK_USER,
-			.sample_max_stack = SAMPLE_MAX_DEPTH,
-			.sample_regs_user = 1ull << PERF_REG_X86_IP,   /* for the ABI; must be non-zero */
-			.sample_stack_user = STACK_DUMP,
-			.wakeup_events = 32,
-			.disabled = 1,
-			.comm = i == 0,        /* exec/rename names, once (on the first CPU's ring) */
-			.comm_exec = i == 0,
-			.task = i == 0,        /* FORK records: children start with the parent's name */
-		};
+		struct perf_event_attr attr;
 		struct ring *rg = &p->rings[p->nrings];
-		rg->fd = (int)syscall(SYS_perf_event_open, &attr, -1, cpus[i], -1, PERF_FLAG_FD_CLOEXEC);
+		cpuclock_event_attr(&attr, cfg->frequency);
+		attr.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_REGS_USER |
+				   PERF_SAMPLE_STACK_USER;
+		attr.sample_max_stack = SAMPLE_MAX_DEPTH;
+		attr.sample_regs_user = 1ull << PERF_REG_X86_IP;   /* for the ABI; must be non-zero */
+		attr.sample_stack_user = STACK_DUMP;
+		attr.wakeup_events = 32;
+		attr.disabled = 1;
+		attr.comm = i == 0;        /* exec/rename names, once (on the first CPU's ring) */
+		attr.comm_exec = i == 0;
+		attr.task = i == 0;        /* FORK records: children start with the parent's name */
+		rg->fd = cpuclock_open(&attr, cpus[i]);
+		if (rg->fd == -ENODEV)     /* went offline meanwhile */
+			continue;
 		if (rg->fd < 0) {
-			if (errno == ENODEV)
-				continue;
-			err = -errno;
-			log_warn("perfev: perf_event_open on cpu %d: %s", cpus[i], strerror(errno));
+			err = rg->fd;
+			log_warn("perfev: perf_event_open on cpu %d: %s", cpus[i], strerror(-err));
 			goto fail;
 		}
 		rg->data_size = RING_PAGES * p->page_size;

@@ -5,6 +5,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "sampler.h"
+#include "leafcall.h"
 #include "bpf_count.bpf.h"
 
 #define EFAULT 14
@@ -60,7 +61,7 @@ static __always_inline void note_stack_err(__u32 g, long id)
 }
 
 /* The return address a frame-pointer chain skips when the user leaf is sampled in its
- * prologue or at its ret (see sampler_leaf_ret_slot), 0 when none is missing or it cannot be
+ * prologue or at its ret (see leafcall_ret_slot), 0 when none is missing or it cannot be
  * told. Only for samples taken in 64-bit user mode (cs is __USER_CS): their registers are the
  * sample's own, and 32-bit code has 4-byte return addresses. No helper newer than the program's
  * others, so kernels before 5.15 still load it. */
@@ -76,7 +77,7 @@ struct uapi_pt_regs {
 static __always_inline __u64 leaf_caller(struct bpf_perf_event_data *ctx)
 {
 	const volatile struct uapi_pt_regs *regs = (const volatile struct uapi_pt_regs *)ctx;
-	unsigned char code[SAMPLER_LEAF_CODE_LEN] = {}, call[SAMPLER_CALL_CODE_LEN] = {};
+	unsigned char code[LEAFCALL_CODE_LEN] = {}, call[LEAFCALL_CALL_LEN] = {};
 	__u64 ip = regs->ip, sp = regs->sp, ret = 0;
 	int have_prev = 1, slot;
 
@@ -88,11 +89,11 @@ static __always_inline __u64 leaf_caller(struct bpf_perf_event_data *ctx)
 		if (bpf_probe_read_user(code + 1, sizeof(code) - 1, (void *)ip))
 			return 0;
 	}
-	slot = sampler_leaf_ret_slot(code, have_prev);
+	slot = leafcall_ret_slot(code, have_prev);
 	if (slot < 0 || bpf_probe_read_user(&ret, sizeof(ret), (void *)(sp + 8 * slot)) ||
 	    ret < sizeof(call) ||
 	    bpf_probe_read_user(call, sizeof(call), (void *)(ret - sizeof(call))) ||
-	    !sampler_after_call(call))
+	    !leafcall_after_call(call))
 		return 0;
 	return ret;
 }

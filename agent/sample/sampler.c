@@ -16,6 +16,7 @@
 
 #include "sampler.h"
 #include "cpuclock.h"
+#include "leafcall.h"
 #include "sample/sampler.skel.h"
 #include "hostinfo.h"
 #include "log.h"
@@ -185,20 +186,6 @@ static uint32_t read_stack(int fd, int32_t id, uint64_t *ips)
 	return bpfcommon_read_stack(fd, id, ips, SAMPLE_MAX_DEPTH);
 }
 
-void sampler_insert_leaf_caller(uint64_t *ips, uint32_t *n, uint32_t cap, uint64_t caller)
-{
-	uint32_t len = *n;
-	/* ips[1] == caller: the unwinder had it already (a kernel that handles prologues); this
-	 * also hides one level of direct recursion sampled in its prologue, the lesser harm */
-	if (!caller || len == 0 || cap < 2 || len > cap || (len > 1 && ips[1] == caller))
-		return;
-	if (len == cap)
-		len--; /* full: the root-most frame gives way */
-	memmove(ips + 2, ips + 1, (len - 1) * sizeof(*ips));
-	ips[1] = caller;
-	*n = len + 1;
-}
-
 /* true when tgid was not peeked yet (and remembers it); false when seen or the table is full */
 static bool peek_first(struct sampler *s, uint32_t tgid)
 {
@@ -234,7 +221,7 @@ int sampler_peek(struct sampler *s, sample_fn fn, void *ctx)
 		memcpy(st.comm, next.h.comm, SAMPLE_COMM_LEN);
 		st.comm[SAMPLE_COMM_LEN - 1] = '\0';
 		st.nuser = read_stack(sfd, next.user_stack_id, s->uips);
-		sampler_insert_leaf_caller(s->uips, &st.nuser, SAMPLE_MAX_DEPTH + 1, next.leaf_caller);
+		leafcall_insert(s->uips, &st.nuser, SAMPLE_MAX_DEPTH + 1, next.leaf_caller);
 		st.user = s->uips;
 		st.kern = s->ips;
 		if (st.nuser)
@@ -279,7 +266,7 @@ int sampler_drain(struct sampler *s, sample_fn fn, void *ctx, struct sampler_cou
 		st.count = count;
 		st.nkern = read_stack(sfd, k->h.kern_stack_id, s->ips);
 		st.nuser = read_stack(sfd, k->user_stack_id, s->uips);
-		sampler_insert_leaf_caller(s->uips, &st.nuser, SAMPLE_MAX_DEPTH + 1, k->leaf_caller);
+		leafcall_insert(s->uips, &st.nuser, SAMPLE_MAX_DEPTH + 1, k->leaf_caller);
 		st.kern = s->ips;
 		st.user = s->uips;
 		st.kern_lost = k->h.kern_stack_id == -EEXIST;

@@ -10,6 +10,7 @@
 #include "hostinfo.h"
 #include "sample/perfev.h"
 #include "sample/sampler.h"
+#include "sample/leafcall.h"
 #include "progress.h"
 
 static enum opt_result parse(struct options *o, const char *line)
@@ -178,15 +179,15 @@ T_TEST(leaf_ret_slot_patterns)
 	const unsigned char body[9] = { 0x01, 0x48, 0x8b, 0x45, 0xf8, 0x48, 0x8d, 0x44, 0x40 };
 	const unsigned char push_only[9] = { 0x90, 0x55, 0x53, 0x48, 0x83, 0xec, 0x08, 0, 0 };
 	const unsigned char endbr_no_frame[9] = { 0xcc, 0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x83, 0xec, 0x08 };
-	T_CHECK(sampler_leaf_ret_slot(entry, 1) == 0);
-	T_CHECK(sampler_leaf_ret_slot(after_push, 1) == 1);
-	T_CHECK(sampler_leaf_ret_slot(after_push, 0) == -1);  /* byte before unknown: no guess */
-	T_CHECK(sampler_leaf_ret_slot(endbr, 1) == 0);
-	T_CHECK(sampler_leaf_ret_slot(ret, 0) == 0);
-	T_CHECK(sampler_leaf_ret_slot(body, 1) == -1);
+	T_CHECK(leafcall_ret_slot(entry, 1) == 0);
+	T_CHECK(leafcall_ret_slot(after_push, 1) == 1);
+	T_CHECK(leafcall_ret_slot(after_push, 0) == -1);  /* byte before unknown: no guess */
+	T_CHECK(leafcall_ret_slot(endbr, 1) == 0);
+	T_CHECK(leafcall_ret_slot(ret, 0) == 0);
+	T_CHECK(leafcall_ret_slot(body, 1) == -1);
 	/* push %rbp not followed by mov %rsp,%rbp: rbp is a plain register there, no guess */
-	T_CHECK(sampler_leaf_ret_slot(push_only, 1) == -1);
-	T_CHECK(sampler_leaf_ret_slot(endbr_no_frame, 1) == -1);
+	T_CHECK(leafcall_ret_slot(push_only, 1) == -1);
+	T_CHECK(leafcall_ret_slot(endbr_no_frame, 1) == -1);
 }
 
 T_TEST(after_call_forms)
@@ -212,26 +213,26 @@ T_TEST(after_call_forms)
 		{ { 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0xc3 }, 0, "ret" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		T_CHECKF(sampler_after_call(cases[i].b) == cases[i].want, "%s", cases[i].what);
+		T_CHECKF(leafcall_after_call(cases[i].b) == cases[i].want, "%s", cases[i].what);
 }
 
 T_TEST(leaf_caller_insert)
 {
 	uint64_t ips[4] = { 0x10, 0x30, 0x40, 0 };
 	uint32_t n = 3;
-	sampler_insert_leaf_caller(ips, &n, 4, 0x20);
+	leafcall_insert(ips, &n, 4, 0x20);
 	T_CHECK(n == 4 && ips[0] == 0x10 && ips[1] == 0x20 && ips[2] == 0x30 && ips[3] == 0x40);
-	sampler_insert_leaf_caller(ips, &n, 4, 0x20);      /* already there: unchanged */
+	leafcall_insert(ips, &n, 4, 0x20);      /* already there: unchanged */
 	T_CHECK(n == 4 && ips[1] == 0x20 && ips[2] == 0x30);
-	sampler_insert_leaf_caller(ips, &n, 4, 0x15);      /* full: the root-most frame gives way */
+	leafcall_insert(ips, &n, 4, 0x15);      /* full: the root-most frame gives way */
 	T_CHECK(n == 4 && ips[1] == 0x15 && ips[2] == 0x20 && ips[3] == 0x30);
-	sampler_insert_leaf_caller(ips, &n, 4, 0);         /* none */
+	leafcall_insert(ips, &n, 4, 0);         /* none */
 	T_CHECK(n == 4);
 	n = 1;
-	sampler_insert_leaf_caller(ips, &n, 4, 0x99);
+	leafcall_insert(ips, &n, 4, 0x99);
 	T_CHECK(n == 2 && ips[0] == 0x10 && ips[1] == 0x99);
 	n = 0;
-	sampler_insert_leaf_caller(ips, &n, 4, 0x99);
+	leafcall_insert(ips, &n, 4, 0x99);
 	T_CHECK(n == 0);
 }
 

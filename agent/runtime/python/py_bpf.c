@@ -17,6 +17,7 @@
 #include "sample/cpuclock.h"
 #include "py_offsets.h"
 #include "py_detect.h"
+#include "process.h"
 #include "runtime/python/py_bpf.skel.h"
 #include "hostinfo.h"
 #include "log.h"
@@ -212,26 +213,26 @@ int pybpf_threads(const struct py_target *t, pybpf_thread_fn fn, void *ctx)
 	uint64_t interp;
 	int rc, count = 0;
 
-	rc = py_read(t->pid, t->runtime + o->rt_interp_head, &interp, sizeof(interp));
+	rc = process_read_mem(t->pid, t->runtime + o->rt_interp_head, &interp, sizeof(interp));
 	if (rc)
 		return rc == -ESRCH ? -ESRCH : -EFAULT;
 	for (int ni = 0; interp && ni < MAX_INTERPS; ni++) {
 		uint64_t ts, next_interp;
-		if (py_read(t->pid, interp + o->is_next, &next_interp, 8) ||
-		    py_read(t->pid, interp + o->is_tstate_head, &ts, 8))
+		if (process_read_mem(t->pid, interp + o->is_next, &next_interp, 8) ||
+		    process_read_mem(t->pid, interp + o->is_tstate_head, &ts, 8))
 			return -EFAULT;
 		for (int nt = 0; ts && nt < MAX_THREADS; nt++) {
 			uint64_t next = 0, tid = 0;
-			if (py_read(t->pid, ts + o->ts_next, &next, 8))
+			if (process_read_mem(t->pid, ts + o->ts_next, &next, 8))
 				break;
 			if (o->ts_native_tid != PY_OFF_NONE) {
-				if (py_read(t->pid, ts + o->ts_native_tid, &tid, 8))
+				if (process_read_mem(t->pid, ts + o->ts_native_tid, &tid, 8))
 					tid = 0;
 			} else {
 				uint64_t pth = 0;
 				int32_t t32 = 0;
-				if (py_read(t->pid, ts + o->ts_thread_id, &pth, 8) == 0 && pth &&
-				    py_read(t->pid, pth + GLIBC_PTHREAD_TID_OFF, &t32, 4) == 0 && t32 > 0)
+				if (process_read_mem(t->pid, ts + o->ts_thread_id, &pth, 8) == 0 && pth &&
+				    process_read_mem(t->pid, pth + GLIBC_PTHREAD_TID_OFF, &t32, 4) == 0 && t32 > 0)
 					tid = (uint64_t)t32;
 			}
 			if (tid > 0 && tid < UINT32_MAX) {

@@ -7,23 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/uio.h>
 
 #include "py_detect.h"
+#include "process.h"
 #include "sym/sym_elf.h"
 #include "log.h"
-
-int py_read(pid_t pid, uint64_t addr, void *buf, size_t len)
-{
-	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
-	ssize_t n;
-	if (!addr)
-		return -EFAULT;
-	n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
-	if (n < 0)
-		return -errno;
-	return (size_t)n == len ? 0 : -EFAULT;
-}
 
 int py_minor_from_name(const char *path)
 {
@@ -212,7 +200,8 @@ int py_detect(const char *proc_root, pid_t pid, struct py_target *t)
 	minor = -1;
 	if (ef.version_vaddr) {
 		uint32_t hex;
-		if (py_read(pid, ef.version_vaddr + bias, &hex, sizeof(hex)) == 0 && (hex >> 24) == 3)
+		if (process_read_mem(pid, ef.version_vaddr + bias, &hex, sizeof(hex)) == 0 &&
+		    (hex >> 24) == 3)
 			minor = (int)((hex >> 16) & 0xff);
 	}
 	if (minor < 0)
@@ -224,7 +213,7 @@ int py_detect(const char *proc_root, pid_t pid, struct py_target *t)
 	t->minor = (unsigned)minor;
 	if (minor >= 13) {
 		uint8_t dbg[PY_DEBUG_OFFSETS_BYTES];
-		rc = py_read(pid, t->runtime, dbg, sizeof(dbg));
+		rc = process_read_mem(pid, t->runtime, dbg, sizeof(dbg));
 		if (rc)
 			return rc;
 		if (py_offsets_from_debug(dbg, sizeof(dbg), &t->off))
@@ -233,34 +222,4 @@ int py_detect(const char *proc_root, pid_t pid, struct py_target *t)
 		t->off = *py_offsets_for((unsigned)minor);
 	}
 	return 0;
-}
-
-int py_task_nspid(const char *root, pid_t pid, long tid, uint32_t *host, uint32_t *ns)
-{
-	char path[160], line[256];
-	FILE *f;
-	int rc = -ENOENT;
-	snprintf(path, sizeof(path), "%s/%d/task/%ld/status", root, (int)pid, tid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		char *q, *end;
-		if (strncmp(line, "NSpid:", 6))
-			continue;
-		q = line + 6;
-		*host = (uint32_t)strtoul(q, &end, 10);
-		*ns = *host;
-		while (end != q) {
-			unsigned long v;
-			q = end;
-			v = strtoul(q, &end, 10);
-			if (end != q)
-				*ns = (uint32_t)v;
-		}
-		rc = 0;
-		break;
-	}
-	fclose(f);
-	return rc;
 }

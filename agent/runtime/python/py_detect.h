@@ -34,14 +34,6 @@ struct py_target {
 int py_detect(const char *proc_root, pid_t pid, struct py_target *t)
 	__attribute__((warn_unused_result));
 
-/* Read len bytes at addr of pid (process_vm_readv). 0, -EFAULT (short read), -ESRCH (gone), or
- * -errno. */
-int py_read(pid_t pid, uint64_t addr, void *buf, size_t len);
-
-/* NSpid of one task of pid, from ROOT/PID/task/TID/status: *host the id in the agent's namespace,
- * *ns the innermost namespace's (equal when the process shares ours). 0 or -errno. */
-int py_task_nspid(const char *root, pid_t pid, long tid, uint32_t *host, uint32_t *ns);
-
 /* Version from a file name "libpython3.11.so.1.0" / "python3.9": minor, or -1. */
 int py_minor_from_name(const char *path);
 

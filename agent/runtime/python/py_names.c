@@ -8,6 +8,7 @@
 
 #include "collapsed.h"
 #include "py_linetable.h"
+#include "py_mem.h"
 
 #define NAME_LEN      256
 #define FILE_LEN      512
@@ -30,19 +31,9 @@ struct py_names {
 	struct py_names_stats st;
 };
 
-static uint64_t u64_at(const uint8_t *b, uint32_t off)
-{
-	uint64_t v;
-	memcpy(&v, b + off, 8);
-	return v;
-}
-
 static int rd(struct py_names *nm, uint64_t addr, void *buf, size_t len)
 {
-	int rc = py_read(nm->t.pid, addr, buf, len);
-	if (rc)
-		nm->st.read_errors++;
-	return rc;
+	return py_read_counted(nm->t.pid, addr, buf, len, &nm->st.read_errors);
 }
 
 static void put_utf8(char *out, size_t cap, size_t *n, uint32_t c)
@@ -160,9 +151,9 @@ static struct name_slot *lookup(struct py_names *nm, uint64_t code, const uint8_
 	char name[NAME_LEN], file[FILE_LEN];
 
 	if (head) {
-		name_p = u64_at(head, o->co_qualname != PY_OFF_NONE ? o->co_qualname : o->co_name);
-		file_p = u64_at(head, o->co_filename);
-		table_p = u64_at(head, o->co_linetable);
+		name_p = py_u64_at(head, o->co_qualname != PY_OFF_NONE ? o->co_qualname : o->co_name);
+		file_p = py_u64_at(head, o->co_filename);
+		table_p = py_u64_at(head, o->co_linetable);
 	}
 	for (size_t p = 0; p < 8; p++) {
 		struct name_slot *c = &nm->slots[(h + p) & (PY_NAMES_MAX - 1)];

@@ -10,6 +10,7 @@
 
 #include "py_reader.h"
 #include "py_names.h"
+#include "py_mem.h"
 
 #define GLIBC_PTHREAD_TID_OFF 0x2d0  /* struct pthread.tid, glibc x86_64 (before 3.11 only) */
 #define HEAD_BYTES            256    /* enough for every field we read of a tstate/frame/code */
@@ -28,26 +29,9 @@ struct py_reader {
 	char scratch[PY_STACK_MAX];            /* frames leaf first, before they are reversed */
 };
 
-static uint64_t u64_at(const uint8_t *b, uint32_t off)
-{
-	uint64_t v;
-	memcpy(&v, b + off, 8);
-	return v;
-}
-
-static int32_t i32_at(const uint8_t *b, uint32_t off)
-{
-	int32_t v;
-	memcpy(&v, b + off, 4);
-	return v;
-}
-
 static int rd(struct py_reader *r, uint64_t addr, void *buf, size_t len)
 {
-	int rc = py_read(r->t.pid, addr, buf, len);
-	if (rc)
-		r->st.read_errors++;
-	return rc;
+	return py_read_counted(r->t.pid, addr, buf, len, &r->st.read_errors);
 }
 
 /* Namespace tids to host tids for a process in its own PID namespace (a container). */
@@ -63,7 +47,7 @@ static void load_xlat(struct py_reader *r)
 		uint32_t host, ns;
 		char *end;
 		long tid = strtol(de->d_name, &end, 10);
-		if (*end || tid <= 0 || py_task_nspid(r->proc_root, r->t.pid, tid, &host, &ns))
+		if (*end || tid <= 0 || process_task_nspid(r->proc_root, r->t.pid, tid, &host, &ns))
 			continue;
 		r->xlat[r->nxlat][0] = ns;
 		r->xlat[r->nxlat][1] = host;
@@ -114,8 +98,8 @@ static pid_t thread_tid(struct py_reader *r, const uint8_t *ts)
 	const struct py_offsets *o = &r->t.off;
 	int32_t tid = 0;
 	if (o->ts_native_tid != PY_OFF_NONE)
-		return (pid_t)u64_at(ts, o->ts_native_tid);
-	if (rd(r, u64_at(ts, o->ts_thread_id) + GLIBC_PTHREAD_TID_OFF, &tid, sizeof(tid)))
+		return (pid_t)py_u64_at(ts, o->ts_native_tid);
+	if (rd(r, py_u64_at(ts, o->ts_thread_id) + GLIBC_PTHREAD_TID_OFF, &tid, sizeof(tid)))
 		return 0;
 	return tid;
 }
@@ -126,8 +110,8 @@ static uint64_t top_frame(struct py_reader *r, const uint8_t *ts)
 	const struct py_offsets *o = &r->t.off;
 	uint64_t cf;
 	if (o->ts_cframe == PY_OFF_NONE)
-		return u64_at(ts, o->ts_frame);
-	cf = u64_at(ts, o->ts_cframe);
+		return py_u64_at(ts, o->ts_frame);
+	cf = py_u64_at(ts, o->ts_cframe);
 	if (!cf || rd(r, cf + o->cf_current, &cf, sizeof(cf)))
 		return 0;
 	return cf;
@@ -150,8 +134,8 @@ static int walk_thread(struct py_reader *r, uint64_t frame, size_t *len)
 		uint64_t code, back, instr;
 		if (rd(r, frame, fh, flen))
 			break;
-		code = u64_at(fh, o->f_code);
-		back = u64_at(fh, o->f_back);
+		code = py_u64_at(fh, o->f_code);
+		back = py_u64_at(fh, o->f_back);
 		if (o->f_owner != PY_OFF_NONE && r->t.minor >= 12 &&
 		    fh[o->f_owner] == PY_FRAME_OWNED_BY_CSTACK) {
 			frame = back;
@@ -159,8 +143,8 @@ static int walk_thread(struct py_reader *r, uint64_t frame, size_t *len)
 		}
 		if (!code || clen > sizeof(ch) || rd(r, code, ch, clen))
 			break;
-		instr = r->t.minor >= 11 ? u64_at(fh, o->f_lasti)
-					 : (uint64_t)(uint32_t)i32_at(fh, o->f_lasti);
+		instr = r->t.minor >= 11 ? py_u64_at(fh, o->f_lasti)
+					 : (uint64_t)(uint32_t)py_i32_at(fh, o->f_lasti);
 		if (used + FRAME_TEXT > sizeof(r->scratch) ||
 		    py_names_frame(r->names, code, ch, instr, r->scratch + used, FRAME_TEXT) != 0)
 			break;
@@ -236,7 +220,7 @@ int py_reader_sample(struct py_reader *r, py_stack_fn fn, void *ctx)
 				if (rc)
 					return rc;
 			}
-			tstate = u64_at(ts, o->ts_next);
+			tstate = py_u64_at(ts, o->ts_next);
 		}
 		interp = next_interp;
 	}
@@ -271,7 +255,7 @@ struct py_reader *py_reader_new(const struct py_target *t, const struct py_reade
 		goto nomem;
 	{
 		uint32_t host, ns;
-		r->own_pidns = py_task_nspid(r->proc_root, t->pid, t->pid, &host, &ns) == 0 &&
+		r->own_pidns = process_task_nspid(r->proc_root, t->pid, t->pid, &host, &ns) == 0 &&
 			       host != ns;
 		if (r->own_pidns)
 			load_xlat(r);

@@ -13,6 +13,7 @@
 #include "py_reader.h"
 #include "py_bpf.h"
 #include "py_names.h"
+#include "process.h"
 #include "collapsed.h"
 #include "log.h"
 #include "timeutil.h"
@@ -113,46 +114,6 @@ int py_mode_parse(const char *s, enum py_mode *out)
 		return 0;
 	}
 	return -EINVAL;
-}
-
-/* starttime (field 22) and utime+stime (14+15) of a process. */
-static int proc_stat(const char *root, pid_t pid, uint64_t *start, uint64_t *cpu, char *comm,
-		     size_t commlen)
-{
-	char path[128], buf[1024], *p, *lp;
-	unsigned long long ut, st, sta;
-	FILE *f;
-	size_t n;
-	snprintf(path, sizeof(path), "%s/%d/stat", root, (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	lp = strchr(buf, '(');
-	p = strrchr(buf, ')');
-	if (!p || !lp || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu "
-				"%*d %*d %*d %*d %*d %*d %llu", &ut, &st, &sta) != 3)
-		return -EINVAL;
-	if (comm) {
-		size_t l = (size_t)(p - lp - 1);
-		if (l >= commlen)
-			l = commlen - 1;
-		memcpy(comm, lp + 1, l);
-		comm[l] = '\0';
-		col_frame_sanitize(comm);
-	}
-	*start = sta;
-	*cpu = ut + st;
-	return 0;
-}
-
-static double uptime_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_BOOTTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static size_t nopy_slot(pid_t pid)
@@ -287,16 +248,19 @@ static bool seen_has(const struct pyrt *p, uint32_t tid)
 	}
 }
 
-static void consider(struct pyrt *p, pid_t pid, double now)
+static void consider(struct pyrt *p, pid_t pid)
 {
 	struct proc *pr = proc_find(p, pid), *slot;
+	struct process_stat ps;
 	struct py_target t;
-	uint64_t start = 0, cpu = 0;
-	char comm[17];
+	uint64_t start, cpu;
+	const char *comm = ps.comm;
 	int rc;
 
-	if (proc_stat(p->cfg.proc_root, pid, &start, &cpu, comm, sizeof(comm)))
+	if (process_stat(p->cfg.proc_root, pid, &ps))
 		return;
+	start = ps.start;
+	cpu = ps.cpu;
 	if (pr) {
 		if (pr->start == start) {
 			pr->cpu_delta = cpu - pr->cpu_prev;
@@ -307,7 +271,7 @@ static void consider(struct pyrt *p, pid_t pid, double now)
 	}
 	if (nopy_has(p, pid, start))
 		return;
-	if (now - (double)start / (double)sysconf(_SC_CLK_TCK) < p->cfg.min_age_s)
+	if (process_age_s(start) < p->cfg.min_age_s)
 		return; /* too young (--min-profiling-duration): looked at again next scan */
 	rc = py_detect(p->cfg.proc_root, pid, &t);
 	if (rc) {
@@ -337,7 +301,7 @@ static void consider(struct pyrt *p, pid_t pid, double now)
 	slot->start = start;
 	slot->cpu_prev = cpu;
 	slot->cpu_delta = 0;
-	memcpy(slot->comm, comm, sizeof(slot->comm));
+	memcpy(slot->comm, ps.comm, sizeof(slot->comm));
 	log_debug("python: attached to process %d (%s), CPython 3.%u%s", (int)pid, comm, t.minor,
 		  t.embedded ? " (embedded)" : "");
 }
@@ -347,10 +311,9 @@ static void publish(struct pyrt *p);
 
 static void scan(struct pyrt *p)
 {
-	double now = uptime_s();
 	if (p->cfg.npids) {
 		for (size_t i = 0; i < p->cfg.npids && !p->stop; i++)
-			consider(p, p->pids[i], now);
+			consider(p, p->pids[i]);
 	} else {
 		DIR *d = opendir(p->cfg.proc_root);
 		struct dirent *de;
@@ -366,7 +329,7 @@ static void scan(struct pyrt *p)
 				continue;
 			if (!reverify && nopy_has_pid(p, (pid_t)pid) && !proc_find(p, (pid_t)pid))
 				continue;
-			consider(p, (pid_t)pid, now);
+			consider(p, (pid_t)pid);
 		}
 		if (d)
 			closedir(d);
@@ -394,7 +357,7 @@ static bool load_xlat(struct pyrt *p, struct proc *pr)
 		uint32_t host = 0, ns = 0;
 		char *end;
 		long tid = strtol(de->d_name, &end, 10);
-		if (*end || tid <= 0 || py_task_nspid(p->cfg.proc_root, pr->pid, tid, &host, &ns))
+		if (*end || tid <= 0 || process_task_nspid(p->cfg.proc_root, pr->pid, tid, &host, &ns))
 			continue;
 		other |= host != ns;
 		p->xlat[p->nxlat][0] = ns;
