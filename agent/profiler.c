@@ -9,8 +9,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "sample/sampler.h"
-#include "sample/perfev.h"
+#include "sample/source.h"
 #include "snapshot.h"
 #include "sym/symbolizer.h"
 #include "output.h"
@@ -33,16 +32,22 @@ __attribute__((constructor)) static void note_spawn_time(void)
 	spawn_time_s = time(NULL);
 }
 
-struct source {
-	struct sampler *bpf;
-	struct perfev *pe;
-	const char *mode;   /* "bpf", "perf", "disabled" */
-};
+/* The source --perf-mode names; NULL (auto): the first registered one that opens. */
+static const char *source_name(enum perf_mode m)
+{
+	switch (m) {
+	case PERF_MODE_BPF: return "bpf";
+	case PERF_MODE_PERF: return "perf";
+	case PERF_MODE_DISABLED: return "disabled";
+	case PERF_MODE_AUTO: break;
+	}
+	return NULL;
+}
 
-static int source_open(struct source *src, const struct profiler_cfg *o, const pid_t *pids,
+static int source_open(struct sample_source *src, const struct profiler_cfg *o, const pid_t *pids,
 		       size_t npids, char *err, size_t errlen)
 {
-	struct sampler_config cfg = {
+	struct sample_config cfg = {
 		.frequency = o->frequency,
 		.duration = o->duration,
 		.pids = pids,
@@ -50,82 +55,31 @@ static int source_open(struct source *src, const struct profiler_cfg *o, const p
 		.self_pid = getpid(),
 		.include_idle = o->include_idle,
 	};
-	memset(src, 0, sizeof(*src));
-	if (o->perf_mode == PERF_MODE_DISABLED) {
-		src->mode = "disabled";
-		log_info("native sampling disabled (--perf-mode disabled)");
-		return 0;
+	return sample_source_open(src, source_name(o->perf_mode), &cfg, err, errlen);
+}
+
+/* A sample_fn for the peek: names what the running snapshot has seen so far, while its
+ * processes live, and tells a source that keeps per-process tables which processes live. */
+struct peek_ctx {
+	struct sample_source *src;
+	struct snapshot *snap;
+};
+
+static int peek_one(void *ctx, const struct sample_stack *st)
+{
+	struct peek_ctx *pc = ctx;
+	if (pc->src->ops->note_process) {
+		int rc = pc->src->ops->note_process(pc->src->impl, st->tgid, SAMPLE_PROC_SEEN);
+		if (rc)
+			log_debug("%s: process %u: %s", pc->src->ops->name, st->tgid, strerror(-rc));
 	}
-	if (o->perf_mode == PERF_MODE_AUTO || o->perf_mode == PERF_MODE_BPF) {
-		src->bpf = sampler_new(&cfg);
-		if (src->bpf) {
-			src->mode = "bpf";
-			return 0;
-		}
-		if (o->perf_mode == PERF_MODE_BPF) {
-			int rc = -errno;
-			snprintf(err, errlen, "BPF sampler cannot load: %s", strerror(errno));
-			log_error("%s", err);
-			return rc;
-		}
-		log_warn("BPF sampler cannot load (%s); falling back to perf_event_open", strerror(errno));
-	}
-	src->pe = perfev_new(&cfg);
-	if (!src->pe) {
-		int rc = -errno;
-		snprintf(err, errlen, "perf_event_open sampler cannot start: %s", strerror(errno));
-		log_error("%s", err);
-		return rc;
-	}
-	src->mode = "perf";
-	return 0;
+	return snapshot_warm(pc->snap, st);
 }
 
-static void source_close(struct source *src)
+static void source_peek(struct sample_source *src, struct snapshot *snap)
 {
-	sampler_free(src->bpf);
-	perfev_free(src->pe);
-}
-
-/* Wait up to ms, reading ring buffers meanwhile in perf mode. */
-static void source_wait(struct source *src, int64_t ms)
-{
-	if (ms <= 0)
-		return;
-	if (src->pe) {
-		perfev_poll(src->pe, (int)ms);
-	} else {
-		struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-		nanosleep(&ts, NULL); /* a signal cuts it short */
-	}
-}
-
-static uint64_t source_samples(struct source *src)
-{
-	if (src->bpf)
-		return sampler_samples_so_far(src->bpf);
-	if (src->pe)
-		return perfev_samples_so_far(src->pe);
-	return 0;
-}
-
-/* Name what the running snapshot has seen so far, while its processes live. */
-static void source_peek(struct source *src, struct snapshot *snap)
-{
-	if (src->bpf)
-		sampler_peek(src->bpf, snapshot_warm, snap);
-	else if (src->pe)
-		perfev_peek(src->pe, snapshot_warm, snap);
-}
-
-static int source_drain(struct source *src, struct snapshot *snap, struct sampler_counts *c)
-{
-	memset(c, 0, sizeof(*c));
-	if (src->bpf)
-		return sampler_drain(src->bpf, snapshot_add, snap, c);
-	if (src->pe)
-		return perfev_drain(src->pe, snapshot_add, snap, c);
-	return 0;
+	struct peek_ctx pc = { src, snap };
+	src->ops->peek(src->impl, peek_one, &pc);
 }
 
 size_t profiler_valid_pids(const pid_t *in, size_t n_in, pid_t *out)
@@ -187,7 +141,7 @@ out:
 int profiler_run(const struct profiler_cfg *o, volatile sig_atomic_t *stop, char *errbuf,
 		 size_t errlen)
 {
-	struct source src = { 0 };
+	struct sample_source src = { 0 };
 	struct symbolizer *sym = NULL;
 	struct snapshot *snap = NULL;
 	struct pyrt *py = NULL;
@@ -246,7 +200,7 @@ int profiler_run(const struct profiler_cfg *o, volatile sig_atomic_t *stop, char
 	progress_init(&prog, stderr, o->progress && !o->continuous);
 	log_info("profiling %s at %u Hz, %u s per profile%s (%s)",
 		 npids ? "selected processes" : "all processes", o->frequency, o->duration,
-		 o->continuous ? ", continuously" : "", src.mode);
+		 o->continuous ? ", continuously" : "", src.ops->name);
 
 	start_ms = time_now_ms();
 	for (;;) {
@@ -265,19 +219,20 @@ int profiler_run(const struct profiler_cfg *o, volatile sig_atomic_t *stop, char
 		hostinfo_metrics_begin(&metrics, "/proc");
 		while (!*stop && (elapsed = time_mono_ms() - mono0) < total) {
 			int64_t wait = total - elapsed;
-			source_wait(&src, wait < TICK_MS ? wait : TICK_MS);
+			src.ops->wait(src.impl, (int)(wait < TICK_MS ? wait : TICK_MS));
 			if (time_mono_ms() - last_tick >= 1000) {
 				last_tick = time_mono_ms();
 				hostinfo_metrics_tick(&metrics);
 				source_peek(&src, snap);
 			}
-			progress_update(&prog, time_mono_ms() - mono0, total, source_samples(&src));
+			progress_update(&prog, time_mono_ms() - mono0, total,
+					src.ops->samples_so_far(src.impl));
 		}
 		progress_done(&prog);
 		meta.end_ms = time_now_ms();
 		meta.start_ms = start_ms;
 		start_ms = meta.end_ms;
-		err = source_drain(&src, snap, &meta.counts);
+		err = src.ops->drain(src.impl, snapshot_add, snap, &meta.counts);
 		if (err) {
 			rc = err;
 			snprintf(errbuf, errlen, "draining samples: %s", strerror(-err));
@@ -302,7 +257,7 @@ int profiler_run(const struct profiler_cfg *o, volatile sig_atomic_t *stop, char
 		meta.host = &host;
 		meta.agent_version = FLEETPROF_VERSION;
 		meta.run_arguments = o->run_arguments;
-		meta.mode = src.mode;
+		meta.mode = src.ops->name;
 		meta.frequency = o->frequency;
 		meta.duration = o->duration;
 		meta.cpu_avg = metrics.cpu_avg;
@@ -335,7 +290,7 @@ int profiler_run(const struct profiler_cfg *o, volatile sig_atomic_t *stop, char
 	if (!rc)
 		errbuf[0] = '\0';
 out:
-	source_close(&src);
+	sample_source_close(&src);
 	pyrt_stop(py);
 	snapshot_free(snap);
 	sym_free(sym);

@@ -20,7 +20,7 @@
 #include <jansson.h>
 
 #include "container.h"
-#include "sample/sampler.h"
+#include "sample/source.h"
 #include "collapsed.h"
 #include "buf.h"
 
@@ -71,7 +71,7 @@ int snapshot_add(void *ctx, const struct sample_stack *st);
 int snapshot_add_frames(void *ctx, uint32_t tgid, const char *comm, const char *frames,
 			uint64_t count);
 
-/* A sample_fn for sampler_peek/perfev_peek: names the user frames of st and its container now
+/* A sample_fn for a source's peek (source.h): names the user frames of st and its container now
  * (memoized for this snapshot), so they are known at the drain even if the process has exited
  * by then. Adds no samples. */
 int snapshot_warm(void *ctx, const struct sample_stack *st);
@@ -88,7 +88,7 @@ struct snapshot_meta {
 	const char *mode;           /* "bpf", "perf" or "disabled" */
 	unsigned frequency, duration;
 	int64_t start_ms, end_ms;   /* wall clock */
-	struct sampler_counts counts;
+	struct sample_counts counts;
 	double cpu_avg, mem_avg;
 };
 

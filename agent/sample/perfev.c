@@ -13,6 +13,7 @@
 #include <asm/perf_regs.h>
 
 #include "perfev.h"
+#include "sampler.h"
 #include "leafcall.h"
 #include "cpuclock.h"
 #include "hostinfo.h"
@@ -353,7 +354,9 @@ static void read_ring(struct perfev *p, struct ring *rg)
 	__atomic_store_n(&meta->data_tail, tail, __ATOMIC_RELEASE);
 }
 
-struct perfev *perfev_new(const struct sampler_config *cfg)
+static void perfev_free(void *v);
+
+static void *perfev_new(const struct sample_config *cfg)
 {
 	struct perfev *p = calloc(1, sizeof(*p));
 	int cpus[HOSTINFO_MAX_CPUS];
@@ -451,8 +454,10 @@ static void forget_all(struct perfev *p)
 	p->nentries = 0;
 }
 
-void perfev_free(struct perfev *p)
+static void perfev_free(void *v)
 {
+	struct perfev *p = v;
+
 	if (!p)
 		return;
 	for (int i = 0; i < p->nrings; i++) {
@@ -470,18 +475,20 @@ void perfev_free(struct perfev *p)
 	free(p);
 }
 
-int perfev_poll(struct perfev *p, int timeout_ms)
+/* Wait up to timeout_ms for data, then read every ring buffer into the aggregation. A signal
+ * (EINTR) ends the wait early; what it interrupted is read at the next one. */
+static void perfev_poll(void *v, int timeout_ms)
 {
-	int rc = poll(p->pfds, (nfds_t)p->nrings, timeout_ms);
-	if (rc < 0)
-		return -errno;
+	struct perfev *p = v;
+	if (poll(p->pfds, (nfds_t)p->nrings, timeout_ms) < 0)
+		return;
 	for (int i = 0; i < p->nrings; i++)
 		read_ring(p, &p->rings[i]);
-	return 0;
 }
 
-int perfev_peek(struct perfev *p, sample_fn fn, void *ctx)
+static int perfev_peek(void *v, sample_fn fn, void *ctx)
 {
+	struct perfev *p = v;
 	int rc = 0;
 	for (uint32_t i = 0; i < p->nbuckets && rc == 0; i++) {
 		for (struct agg_entry *e = p->buckets[i]; e && rc == 0; e = e->next) {
@@ -498,13 +505,16 @@ int perfev_peek(struct perfev *p, sample_fn fn, void *ctx)
 	return rc;
 }
 
-uint64_t perfev_samples_so_far(const struct perfev *p)
+static uint64_t perfev_samples_so_far(void *v)
 {
+	const struct perfev *p = v;
+
 	return p->samples;
 }
 
-int perfev_drain(struct perfev *p, sample_fn fn, void *ctx, struct sampler_counts *out)
+static int perfev_drain(void *v, sample_fn fn, void *ctx, struct sample_counts *out)
 {
+	struct perfev *p = v;
 	int rc = 0;
 	for (int i = 0; i < p->nrings; i++)
 		read_ring(p, &p->rings[i]);
@@ -533,3 +543,24 @@ int perfev_drain(struct perfev *p, sample_fn fn, void *ctx, struct sampler_count
 	p->lost = 0;
 	return rc;
 }
+
+/* The aggregation's bound: entries of at most two full stacks each. */
+static size_t perfev_map_bytes(const void *v)
+{
+	const struct perfev *p = v;
+
+	return (size_t)p->max_entries *
+	       (sizeof(struct agg_entry) + (2 * SAMPLE_MAX_DEPTH + 1) * sizeof(uint64_t));
+}
+
+const struct sample_source_ops sample_source_perf = {
+	.name = "perf",
+	.what = "perf_event_open sampler",
+	.open = perfev_new,
+	.close = perfev_free,
+	.wait = perfev_poll,
+	.samples_so_far = perfev_samples_so_far,
+	.peek = perfev_peek,
+	.drain = perfev_drain,
+	.map_bytes = perfev_map_bytes,
+};

@@ -63,8 +63,10 @@ void sampler_map_sizes(unsigned frequency, unsigned ncpus, unsigned duration,
 	*stack_entries = clamp_pow2(expected * 8, MIN_STACK_ENTRIES, MAX_STACK_ENTRIES);
 }
 
-size_t sampler_map_bytes(const struct sampler *s)
+static size_t sampler_map_bytes(const void *v)
 {
+	const struct sampler *s = v;
+
 	return 2 * ((size_t)s->count_entries * COUNT_ENTRY_BYTES +
 		    (size_t)s->stack_entries * STACK_ENTRY_BYTES);
 }
@@ -90,7 +92,9 @@ static int read_counters(struct sampler *s, uint32_t set, uint64_t out[SAMPLER_C
 				       s->percpu, s->npossible, out);
 }
 
-struct sampler *sampler_new(const struct sampler_config *cfg)
+static void sampler_free(void *v);
+
+static void *sampler_new(const struct sample_config *cfg)
 {
 	struct sampler *s = calloc(1, sizeof(*s));
 	int err = -ENOMEM;
@@ -158,8 +162,10 @@ fail:
 	return NULL;
 }
 
-void sampler_free(struct sampler *s)
+static void sampler_free(void *v)
 {
+	struct sampler *s = v;
+
 	if (!s)
 		return;
 	cpuclock_release(&s->clk);
@@ -171,8 +177,9 @@ void sampler_free(struct sampler *s)
 	free(s);
 }
 
-uint64_t sampler_samples_so_far(struct sampler *s)
+static uint64_t sampler_samples_so_far(void *v)
 {
+	struct sampler *s = v;
 	uint64_t c[SAMPLER_CNT_MAX];
 	uint32_t set = s->skel->bss->gen & 1;
 	if (read_counters(s, set, c))
@@ -202,8 +209,9 @@ static bool peek_first(struct sampler *s, uint32_t tgid)
 	return false;
 }
 
-int sampler_peek(struct sampler *s, sample_fn fn, void *ctx)
+static int sampler_peek(void *v, sample_fn fn, void *ctx)
 {
+	struct sampler *s = v;
 	uint32_t cur_gen = __atomic_load_n(&s->skel->bss->gen, __ATOMIC_SEQ_CST);
 	int cfd = bpf_map__fd((cur_gen & 1) ? s->skel->maps.counts_b : s->skel->maps.counts_a);
 	int sfd = bpf_map__fd((cur_gen & 1) ? s->skel->maps.stacks_b : s->skel->maps.stacks_a);
@@ -230,8 +238,9 @@ int sampler_peek(struct sampler *s, sample_fn fn, void *ctx)
 	return rc;
 }
 
-int sampler_drain(struct sampler *s, sample_fn fn, void *ctx, struct sampler_counts *out)
+static int sampler_drain(void *v, sample_fn fn, void *ctx, struct sample_counts *out)
 {
+	struct sampler *s = v;
 	/* the idle set is the one selected by the old generation */
 	uint32_t old = bpfcommon_flip(&s->skel->bss->gen), n;
 	int cfd = bpf_map__fd(old ? s->skel->maps.counts_b : s->skel->maps.counts_a);
@@ -281,3 +290,22 @@ int sampler_drain(struct sampler *s, sample_fn fn, void *ctx, struct sampler_cou
 			 (unsigned long long)out->lost, (unsigned long long)out->collisions);
 	return rc;
 }
+
+static void sampler_wait(void *v, int ms)
+{
+	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
+	(void)v;   /* the kernel counts meanwhile */
+	nanosleep(&ts, NULL); /* a signal cuts it short */
+}
+
+const struct sample_source_ops sample_source_bpf = {
+	.name = "bpf",
+	.what = "BPF sampler",
+	.open = sampler_new,
+	.close = sampler_free,
+	.wait = sampler_wait,
+	.samples_so_far = sampler_samples_so_far,
+	.peek = sampler_peek,
+	.drain = sampler_drain,
+	.map_bytes = sampler_map_bytes,
+};

@@ -28,66 +28,16 @@ struct sampler_key {
 };
 
 #ifndef __bpf__
-#include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
-/* One aggregated stack as both samplers (BPF and perf_event) hand it to the snapshot.
- * Arrays are leaf first (as the kernel records them) and borrowed for the callback only. */
-struct sample_stack {
-	uint32_t tgid, pid;
-	char comm[SAMPLE_COMM_LEN];   /* NUL-terminated */
-	uint64_t count;
-	uint32_t nkern, nuser;
-	const uint64_t *kern;
-	const uint64_t *user;
-	bool kern_lost, user_lost;   /* the stack existed but was dropped (stack-map collision) */
-};
+#include "source.h"
 
-/* Return 0 to go on, a negative errno to stop the drain (which returns it). */
-typedef int (*sample_fn)(void *ctx, const struct sample_stack *s);
+/* The "bpf" sample source (source.h): the program above on every online CPU. Its open fails
+ * (errno set) when BPF is unavailable (no BTF, no privilege, old kernel). */
+extern const struct sample_source_ops sample_source_bpf;
 
-/* Counters of one snapshot (deltas since the previous drain). */
-struct sampler_counts {
-	uint64_t samples;      /* samples taken */
-	uint64_t lost;         /* samples not counted (map or ring buffer full, records lost) */
-	uint64_t collisions;   /* stack-map collisions: stack dropped, sample kept without it */
-	uint64_t stack_errors; /* other stack capture failures */
-};
-
-struct sampler_config {
-	unsigned frequency;        /* Hz per CPU */
-	unsigned duration;         /* seconds per snapshot, sizes the maps */
-	const pid_t *pids;         /* restrict to these processes (tgids); NULL/0 = system-wide */
-	size_t npids;
-	pid_t self_pid;            /* excluded; 0 = do not exclude */
-	bool include_idle;         /* count the idle task (pid 0); off by default */
-};
-
-struct sampler;
-
-/* Open, size, load and attach the BPF sampler on every online CPU. NULL with errno set when
- * BPF is unavailable (no BTF, no privilege, old kernel): the caller falls back to perfev. */
-struct sampler *sampler_new(const struct sampler_config *cfg);
-void sampler_free(struct sampler *s);   /* detaches; NULL is a no-op */
-
-/* Samples counted so far in the current generation plus drained ones (for progress). */
-uint64_t sampler_samples_so_far(struct sampler *s);
-
-/* Flip the generation, wait a grace period, hand every stack of the idle set to fn, clear it.
- * out gets this snapshot's counters. 0 or -errno (or fn's error). */
-int sampler_drain(struct sampler *s, sample_fn fn, void *ctx, struct sampler_counts *out);
-
-/* While a snapshot runs: hand fn one stack (count 0) of each process that appeared in the
- * current set since the last peek, so its names can be resolved while it still lives (a
- * process that exits before the drain cannot be read from /proc any more). 0 or -errno. */
-int sampler_peek(struct sampler *s, sample_fn fn, void *ctx);
-
-/* Memory the maps may use in the kernel, bytes (for logs). */
-size_t sampler_map_bytes(const struct sampler *s);
-
-/* Map sizing rule, exposed for tests: entries for the counts map and the stack map. */
+/* Map sizing rule, exposed for tests and the perf source: entries for the counts map and the
+ * stack map, from the samples a snapshot may take. */
 void sampler_map_sizes(unsigned frequency, unsigned ncpus, unsigned duration,
 		       uint32_t *count_entries, uint32_t *stack_entries);
 #endif
