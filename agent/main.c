@@ -147,7 +147,8 @@ static int run_local(const struct options *o, const char *hostname)
 		.perf_mode = o->perf_mode, .include_idle = o->include_idle,
 		.progress = o->progress && !o->log_file, .run_arguments = o->run_arguments,
 		.to_stdout = !o->output_dir && !o->upload,
-		.python = o->python,
+		.min_age_s = o->min_profiling_duration, .max_processes = o->max_processes_runtime,
+		.runtime_flags = &o->runtime,
 	};
 	if (o->npids) {
 		cfg.npids = profiler_valid_pids(o->pids, o->npids, pids);

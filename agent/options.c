@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "options.h"
-#include "runtime/python/py_runtime.h"
+#include "util.h"
 
-static const char usage_text[] =
+static const char usage_head[] =
 "Usage: fleetprof-agent [OPTIONS]\n"
 "\n"
 "Samples the stacks of every process on this host (kernel and native code) and writes\n"
@@ -35,23 +35,13 @@ static const char usage_text[] =
 "                                      disabled no native sampling at all\n"
 "      --include-idle                count samples of the idle task (swapper) too\n"
 "\n"
-"Python (CPython 3.8-3.13, named frames 'qualname (file)_[p]'):\n"
-"      --python-mode MODE            auto (default), pyperf, pyspy or disabled. pyperf walks\n"
-"                                    the frames of the sampled thread in BPF; pyspy reads\n"
-"                                    the threads running on a CPU with process_vm_readv at\n"
-"                                    the profiling frequency. auto uses BPF and falls back\n"
-"                                    to pyspy per process when BPF cannot serve it; pyperf\n"
-"                                    leaves such a process to native sampling. Threads\n"
-"                                    with Python frames lose their native samples, so\n"
-"                                    nothing is counted twice; native-only threads (a BLAS\n"
-"                                    pool) keep them.\n"
-"      --python-add-line-numbers     frames as 'qualname (file:line)'\n"
+"Runtimes (named frames of interpreted and JIT code; each runtime's own flags follow):\n"
 "      --min-profiling-duration SEC  skip processes younger than SEC seconds (default 10);\n"
 "                                    native sampling still sees them\n"
-"      --python-skip-pyperf-profiler-above N  (alias --skip-pyperf-profiler-above) with\n"
-"                                    more than N Python processes use pyspy (default 0: never)\n"
-"      --max-processes-runtime-profiler N  read only the N Python processes using the most\n"
-"                                    CPU (default 0: all)\n"
+"      --max-processes-runtime-profiler N  profile only the N processes of each runtime using\n"
+"                                    the most CPU (default 0: all)\n";
+
+static const char usage_tail[] =
 "\n"
 "Output:\n"
 "  -o, --output-dir DIR              write profile_<UTC time>.col (symlink last_profile.col)\n"
@@ -102,9 +92,10 @@ static const char usage_text[] =
 
 enum { O_NO_FG = 256, O_ROT, O_PIDS, O_PERF_MODE, O_LOG_FILE, O_IDLE, O_NO_PROGRESS,
        O_SERVER, O_API, O_TOKEN, O_SERVICE, O_STATE, O_SPOOL, O_CA, O_CERT, O_KEY, O_NOVERIFY,
-       O_HB, O_HB_INT, O_CONFIG, O_PY_MODE, O_PY_LINES, O_MIN_DUR, O_PY_SKIP, O_PY_MAXP };
+       O_HB, O_HB_INT, O_CONFIG, O_MIN_DUR, O_RT_MAXP,
+       O_RUNTIME = 0x10000 };   /* + (member << 8) + index in its flags: a runtime member's flag */
 
-static const struct option longopts[] = {
+static const struct option base_longopts[] = {
 	{ "profiling-duration", required_argument, NULL, 'd' },
 	{ "profiling-frequency", required_argument, NULL, 'f' },
 	{ "continuous", no_argument, NULL, 'c' },
@@ -131,36 +122,68 @@ static const struct option longopts[] = {
 	{ "enable-heartbeat-server", no_argument, NULL, O_HB },
 	{ "heartbeat-interval", required_argument, NULL, O_HB_INT },
 	{ "config", required_argument, NULL, O_CONFIG },
-	{ "python-mode", required_argument, NULL, O_PY_MODE },
-	{ "python-add-line-numbers", no_argument, NULL, O_PY_LINES },
 	{ "min-profiling-duration", required_argument, NULL, O_MIN_DUR },
-	{ "python-skip-pyperf-profiler-above", required_argument, NULL, O_PY_SKIP },
-	{ "skip-pyperf-profiler-above", required_argument, NULL, O_PY_SKIP },
-	{ "max-processes-runtime-profiler", required_argument, NULL, O_PY_MAXP },
+	{ "max-processes-runtime-profiler", required_argument, NULL, O_RT_MAXP },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
 };
+
+/* The agent's flags, then every runtime member's, then the terminator. */
+#define MAX_LONGOPTS (ARRAY_SIZE(base_longopts) + RUNTIME_MAX * 2 * RUNTIME_FLAGS_MAX + 1)
+
+static void build_longopts(struct option *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(base_longopts); i++)
+		out[n++] = base_longopts[i];
+	for (size_t m = 0; m < RUNTIME_MAX && runtime_members[m]; m++) {
+		const struct runtime_flag *f = runtime_members[m]->flags;
+		for (size_t i = 0; f && f[i].name && i < 2 * RUNTIME_FLAGS_MAX; i++)
+			out[n++] = (struct option){ f[i].name,
+						    f[i].has_value ? required_argument : no_argument,
+						    NULL, O_RUNTIME + (int)(m << 8) + (int)i };
+	}
+	out[n] = (struct option){ NULL, 0, NULL, 0 };
+}
+
+static void print_usage(FILE *out)
+{
+	fputs(usage_head, out);
+	for (size_t m = 0; m < RUNTIME_MAX && runtime_members[m]; m++)
+		if (runtime_members[m]->help && *runtime_members[m]->help) {
+			fputc('\n', out);
+			fputs(runtime_members[m]->help, out);
+		}
+	fputs(usage_tail, out);
+}
+
+/* A runtime member's flag (getopt value c >= O_RUNTIME): checked by the member, kept as given. */
+static int runtime_flag(struct options *o, int c, const char *value, FILE *err)
+{
+	size_t m = (size_t)(c - O_RUNTIME) >> 8, i = (size_t)(c - O_RUNTIME) & 0xff;
+	const struct runtime_ops *ops = runtime_members[m];
+	const struct runtime_flag *f = &ops->flags[i];
+	char why[256];
+
+	if (f->slot >= RUNTIME_FLAGS_MAX)
+		return -EINVAL;
+	if (!f->has_value) {
+		o->runtime.v[m][f->slot] = "1";
+		return 0;
+	}
+	if (ops->check_flag && ops->check_flag(f->slot, value, why, sizeof(why))) {
+		fprintf(err, "fleetprof-agent: %s\n", why);
+		return -EINVAL;
+	}
+	o->runtime.v[m][f->slot] = value;
+	return 0;
+}
 
 static const char *const mode_names[] = { "auto", "bpf", "perf", "disabled" };
 
 const char *options_perf_mode_name(enum perf_mode m)
 {
-	return (unsigned)m < sizeof(mode_names) / sizeof(mode_names[0]) ? mode_names[m] : "?";
-}
-
-static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
-{
-	char *end;
-	unsigned long v;
-	errno = 0;
-	if (!s || !*s || *s == '-' || *s == '+')
-		return -EINVAL;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v < lo || v > hi)
-		return -EINVAL;
-	*out = (unsigned)v;
-	return 0;
+	return (unsigned)m < ARRAY_SIZE(mode_names) ? mode_names[m] : "?";
 }
 
 static int parse_pids(struct options *o, const char *s)
@@ -175,7 +198,7 @@ static int parse_pids(struct options *o, const char *s)
 			return -EINVAL;
 		memcpy(tok, p, len);
 		tok[len] = '\0';
-		if (parse_uint(tok, 1, INT_MAX, &v))
+		if (util_parse_uint(tok, 1, INT_MAX, &v))
 			return -EINVAL;
 		if (o->npids >= OPT_MAX_PIDS)
 			return -E2BIG;
@@ -231,7 +254,7 @@ void options_release(struct options *o)
 	o->n_owned = 0;
 }
 
-static const struct option *find_long(const char *name, size_t len)
+static const struct option *find_long(const struct option *longopts, const char *name, size_t len)
 {
 	for (const struct option *lo = longopts; lo->name; lo++)
 		if (strlen(lo->name) == len && strncmp(lo->name, name, len) == 0)
@@ -286,10 +309,10 @@ static int is_false(const char *v)
 }
 
 /* One setting from the config file or the environment, as a synthetic argument. */
-static int add_setting(struct options *o, char **v, int *n, const char *name, const char *value,
-		       const char *where, FILE *err)
+static int add_setting(struct options *o, const struct option *longopts, char **v, int *n,
+		       const char *name, const char *value, const char *where, FILE *err)
 {
-	const struct option *lo = find_long(name, strlen(name));
+	const struct option *lo = find_long(longopts, name, strlen(name));
 	if (!lo || cli_only(name)) {
 		fprintf(err, "fleetprof-agent: %s: unknown setting '%s'\n", where, name);
 		return -EINVAL;
@@ -311,8 +334,8 @@ static int add_setting(struct options *o, char **v, int *n, const char *name, co
 	return add_arg(o, v, n, name, value);
 }
 
-static int read_config(struct options *o, const char *path, int must_exist, char **v, int *n,
-		       FILE *err)
+static int read_config(struct options *o, const struct option *longopts, const char *path,
+		       int must_exist, char **v, int *n, FILE *err)
 {
 	char line[4096], where[PATH_MAX + 32];
 	unsigned no = 0;
@@ -340,13 +363,13 @@ static int read_config(struct options *o, const char *path, int must_exist, char
 		while (*name == '-')
 			name++;
 		snprintf(where, sizeof(where), "%s:%u", path, no);
-		rc = add_setting(o, v, n, name, value, where, err);
+		rc = add_setting(o, longopts, v, n, name, value, where, err);
 	}
 	fclose(f);
 	return rc;
 }
 
-static int read_env(struct options *o, char **v, int *n, FILE *err)
+static int read_env(struct options *o, const struct option *longopts, char **v, int *n, FILE *err)
 {
 	for (const struct option *lo = longopts; lo->name; lo++) {
 		char var[96], where[128];
@@ -361,7 +384,7 @@ static int read_env(struct options *o, char **v, int *n, FILE *err)
 		if (!val)
 			continue;
 		snprintf(where, sizeof(where), "environment %s", var);
-		if (add_setting(o, v, n, lo->name, val, where, err))
+		if (add_setting(o, longopts, v, n, lo->name, val, where, err))
 			return -EINVAL;
 	}
 	return 0;
@@ -434,6 +457,7 @@ static enum opt_result check_fleet(struct options *o, FILE *err)
 
 enum opt_result options_parse(struct options *o, int argc, char **argv, FILE *out, FILE *err)
 {
+	struct option longopts[MAX_LONGOPTS];
 	char *v[MAX_SYNTH_ARGS];
 	int n = 0, c, must_exist;
 	const char *cfg;
@@ -446,18 +470,20 @@ enum opt_result options_parse(struct options *o, int argc, char **argv, FILE *ou
 	o->state_dir = "/var/lib/fleetprof";
 	o->spool_max_mb = 256;
 	o->heartbeat_interval = 30;
-	o->python.min_duration = 10;
+	o->min_profiling_duration = 10;
+	build_longopts(longopts);
 	join_args(o, argc, argv);
 
 	/* lowest precedence first: config file, environment, command line (later wins) */
 	v[n++] = argv[0];
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			fputs(usage_text, out);
+			print_usage(out);
 			return OPT_EXIT_OK;
 		}
 	cfg = config_path(argc, argv, &must_exist);
-	if (read_config(o, cfg, must_exist, v, &n, err) || read_env(o, v, &n, err))
+	if (read_config(o, longopts, cfg, must_exist, v, &n, err) ||
+	    read_env(o, longopts, v, &n, err))
 		return OPT_EXIT_USAGE;
 	for (int i = 1; i < argc; i++) {
 		if (n >= MAX_SYNTH_ARGS - 1) {
@@ -473,14 +499,14 @@ enum opt_result options_parse(struct options *o, int argc, char **argv, FILE *ou
 	while ((c = getopt_long(n, v, ":d:f:co:uvhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
-			if (parse_uint(optarg, 1, OPT_MAX_DURATION, &o->duration)) {
+			if (util_parse_uint(optarg, 1, OPT_MAX_DURATION, &o->duration)) {
 				fprintf(err, "fleetprof-agent: --profiling-duration must be 1..%d seconds, got '%s'\n",
 					OPT_MAX_DURATION, optarg);
 				return OPT_EXIT_USAGE;
 			}
 			break;
 		case 'f':
-			if (parse_uint(optarg, 1, OPT_MAX_FREQUENCY, &o->frequency)) {
+			if (util_parse_uint(optarg, 1, OPT_MAX_FREQUENCY, &o->frequency)) {
 				fprintf(err, "fleetprof-agent: --profiling-frequency must be 1..%d Hz, got '%s'\n",
 					OPT_MAX_FREQUENCY, optarg);
 				return OPT_EXIT_USAGE;
@@ -498,7 +524,7 @@ enum opt_result options_parse(struct options *o, int argc, char **argv, FILE *ou
 			}
 			break;
 		case O_PERF_MODE: {
-			size_t i, n = sizeof(mode_names) / sizeof(mode_names[0]);
+			size_t i, n = ARRAY_SIZE(mode_names);
 			for (i = 0; i < n && strcmp(optarg, mode_names[i]) != 0; i++)
 				;
 			if (i == n) {
@@ -513,7 +539,7 @@ enum opt_result options_parse(struct options *o, int argc, char **argv, FILE *ou
 		case O_LOG_FILE: o->log_file = optarg; break;
 		case O_IDLE: o->include_idle = true; break;
 		case O_NO_PROGRESS: o->progress = false; break;
-		case 'h': fputs(usage_text, out); return OPT_EXIT_OK;
+		case 'h': print_usage(out); return OPT_EXIT_OK;
 		case 'V': fprintf(out, "fleetprof-agent %s\n", FLEETPROF_VERSION); return OPT_EXIT_OK;
 		case 'u': o->upload = true; break;
 		case O_SERVER: o->server_host = optarg; break;
@@ -522,7 +548,7 @@ enum opt_result options_parse(struct options *o, int argc, char **argv, FILE *ou
 		case O_SERVICE: o->service_name = optarg; break;
 		case O_STATE: o->state_dir = optarg; break;
 		case O_SPOOL:
-			if (parse_uint(optarg, 1, 1024 * 1024, &o->spool_max_mb)) {
+			if (util_parse_uint(optarg, 1, 1024 * 1024, &o->spool_max_mb)) {
 				fprintf(err, "fleetprof-agent: --spool-max-mb must be 1..1048576, got '%s'\n", optarg);
 				return OPT_EXIT_USAGE;
 			}
@@ -533,33 +559,20 @@ enum opt_result options_parse(struct options *o, int argc, char **argv, FILE *ou
 		case O_NOVERIFY: o->no_verify = true; break;
 		case O_HB: o->heartbeat = true; break;
 		case O_HB_INT:
-			if (parse_uint(optarg, 1, 3600, &o->heartbeat_interval)) {
+			if (util_parse_uint(optarg, 1, 3600, &o->heartbeat_interval)) {
 				fprintf(err, "fleetprof-agent: --heartbeat-interval must be 1..3600 seconds, got '%s'\n",
 					optarg);
 				return OPT_EXIT_USAGE;
 			}
 			break;
 		case O_CONFIG: break;   /* read before the other settings */
-		case O_PY_MODE: {
-			enum py_mode m;
-			if (py_mode_parse(optarg, &m)) {
-				fprintf(err, "fleetprof-agent: --python-mode must be auto, pyperf, pyspy or disabled, got '%s'\n",
-					optarg);
-				return OPT_EXIT_USAGE;
-			}
-			o->python.mode = (unsigned)m;
-			break;
-		}
-		case O_PY_LINES: o->python.line_numbers = true; break;
 		case O_MIN_DUR:
-		case O_PY_SKIP:
-		case O_PY_MAXP: {
-			unsigned *dst = c == O_MIN_DUR ? &o->python.min_duration :
-					c == O_PY_SKIP ? &o->python.skip_pyperf_above : &o->python.max_processes;
-			if (parse_uint(optarg, 0, 1000000, dst)) {
+		case O_RT_MAXP: {
+			unsigned *dst = c == O_MIN_DUR ? &o->min_profiling_duration :
+					&o->max_processes_runtime;
+			if (util_parse_uint(optarg, 0, 1000000, dst)) {
 				fprintf(err, "fleetprof-agent: --%s must be a number 0..1000000, got '%s'\n",
 					c == O_MIN_DUR ? "min-profiling-duration" :
-					c == O_PY_SKIP ? "python-skip-pyperf-profiler-above" :
 					"max-processes-runtime-profiler", optarg);
 				return OPT_EXIT_USAGE;
 			}
@@ -569,6 +582,11 @@ enum opt_result options_parse(struct options *o, int argc, char **argv, FILE *ou
 			fprintf(err, "fleetprof-agent: option '%s' needs a value\n", v[optind - 1]);
 			return OPT_EXIT_USAGE;
 		default:
+			if (c >= O_RUNTIME) {
+				if (runtime_flag(o, c, optarg, err))
+					return OPT_EXIT_USAGE;
+				break;
+			}
 			fprintf(err, "fleetprof-agent: unknown option '%s' (see --help)\n", v[optind - 1]);
 			return OPT_EXIT_USAGE;
 		}

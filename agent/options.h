@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "runtime/runtime.h"
+
 #define OPT_MAX_PIDS      1024
 #define OPT_MAX_FREQUENCY 1000
 #define OPT_MAX_DURATION  86400
@@ -19,15 +21,6 @@ enum perf_mode {
 	PERF_MODE_BPF,        /* BPF only: fail if it cannot load */
 	PERF_MODE_PERF,       /* perf_event_open ring buffers, no BPF */
 	PERF_MODE_DISABLED,   /* no native sampling */
-};
-
-/* Python profiling (issue 5). */
-struct python_options {
-	unsigned mode;               /* enum py_mode (py_runtime.h): auto, pyperf, pyspy, disabled */
-	bool line_numbers;           /* --python-add-line-numbers */
-	unsigned min_duration;       /* --min-profiling-duration seconds (default 10) */
-	unsigned skip_pyperf_above;  /* --python-skip-pyperf-profiler-above (0 = never) */
-	unsigned max_processes;      /* --max-processes-runtime-profiler (0 = all) */
 };
 
 struct options {
@@ -60,7 +53,10 @@ struct options {
 	unsigned heartbeat_interval; /* seconds (default 30) */
 	const char *config_path;  /* the config file read, NULL if none */
 
-	struct python_options python;
+	/* runtimes (runtime/runtime.h) */
+	unsigned min_profiling_duration; /* --min-profiling-duration seconds (default 10) */
+	unsigned max_processes_runtime;  /* --max-processes-runtime-profiler (0 = all) */
+	struct runtime_flags runtime;    /* each member's own flags, as given: the member reads them */
 
 	char **owned;             /* strings from the config file and environment */
 	size_t n_owned;
@@ -68,7 +64,8 @@ struct options {
 
 enum opt_result { OPT_RUN = 0, OPT_EXIT_OK, OPT_EXIT_USAGE };
 
-/* Parse argv into o (defaults first). Settings come from, lowest precedence first: the config
+/* Parse argv into o (defaults first). The runtime members' flags (runtime.h) are accepted
+ * like the agent's own, checked by their member, and kept uninterpreted in o->runtime. Settings come from, lowest precedence first: the config
  * file (--config PATH, else $FLEETPROF_CONFIG, else /etc/fleetprof/agent.conf when it exists;
  * lines "name = value" or "name" for switches, names as the long flags), FLEETPROF_<NAME>
  * environment variables (FLEETPROF_SERVER_HOST for --server-host), then the command line.

@@ -16,7 +16,7 @@
 #include "hostinfo.h"
 #include "progress.h"
 #include "fleet/uploader.h"
-#include "runtime/python/py_runtime.h"
+#include "runtime/runtime.h"
 #include "buf.h"
 #include "log.h"
 #include "timeutil.h"
@@ -144,8 +144,7 @@ int profiler_run(const struct profiler_cfg *o, volatile sig_atomic_t *stop, char
 	struct sample_source src = { 0 };
 	struct symbolizer *sym = NULL;
 	struct snapshot *snap = NULL;
-	struct pyrt *py = NULL;
-	struct python_options po = o->python;
+	struct runtime_set rts = { 0 };
 	struct hostinfo host;
 	struct progress prog;
 	struct snapshot_config scfg = { 0 };
@@ -168,23 +167,17 @@ int profiler_run(const struct profiler_cfg *o, volatile sig_atomic_t *stop, char
 	scfg.containers.docker = "/var/lib/docker";
 	scfg.containers.kube_logs = "/var/log";
 	{
-		/* Python processes: named frames from the reader, their native samples dropped */
-		struct pyrt_config pc = {
-			.mode = (enum py_mode)po.mode, .frequency = o->frequency,
-			.min_age_s = po.min_duration, .max_processes = po.max_processes,
-			.skip_pyperf_above = po.skip_pyperf_above, .line_numbers = po.line_numbers,
+		/* runtimes: named frames of their processes, whose native samples are dropped */
+		struct runtime_config rc = {
+			.frequency = o->frequency, .duration = o->duration,
 			.pids = npids ? pids : NULL, .npids = npids, .self_pid = getpid(),
-			.proc_root = "/proc",
+			.proc_root = "/proc", .min_age_s = o->min_age_s,
+			.max_processes = o->max_processes,
+			.native_off = o->perf_mode == PERF_MODE_DISABLED,
 		};
-		/* --perf-mode disabled means no sampling at all unless Python was asked for by name */
-		if (o->perf_mode == PERF_MODE_DISABLED && pc.mode == PY_MODE_AUTO)
-			pc.mode = PY_MODE_DISABLED;
-		py = pyrt_start(&pc);
-		if (!py && errno)
-			log_warn("python profiling cannot start (%s); Python processes get native "
-				 "stacks only", strerror(errno));
-		scfg.skip_native = py ? pyrt_tracks : NULL;
-		scfg.skip_ctx = py;
+		runtime_set_start(&rts, &rc, o->runtime_flags);
+		scfg.skip_native = rts.n ? runtime_set_owns_thread : NULL;
+		scfg.skip_ctx = &rts;
 	}
 	snap = snapshot_new(&scfg);
 	if (!snap) {
@@ -239,19 +232,11 @@ int profiler_run(const struct profiler_cfg *o, volatile sig_atomic_t *stop, char
 			log_error("%s", errbuf);
 			goto out;
 		}
-		if (py) {
-			struct pyrt_stats ps;
-			err = pyrt_drain(py, snapshot_add_frames, snap);
-			if (err) {
-				rc = err;
-				snprintf(errbuf, errlen, "draining Python stacks: %s", strerror(-err));
-				log_error("%s", errbuf);
-				goto out;
-			}
-			pyrt_get_stats(py, &ps);
-			log_info("python: %zu processes read, %llu stacks so far, %llu dropped (table full)",
-				 ps.tracked, (unsigned long long)ps.samples,
-				 (unsigned long long)ps.stacks_dropped);
+		err = runtime_set_drain(&rts, snapshot_add_frames, snap, errbuf, errlen);
+		if (err) {
+			rc = err;
+			log_error("%s", errbuf);
+			goto out;
 		}
 		hostinfo_metrics_end(&metrics);
 		meta.host = &host;
@@ -291,7 +276,7 @@ int profiler_run(const struct profiler_cfg *o, volatile sig_atomic_t *stop, char
 		errbuf[0] = '\0';
 out:
 	sample_source_close(&src);
-	pyrt_stop(py);
+	runtime_set_stop(&rts);
 	snapshot_free(snap);
 	sym_free(sym);
 	return rc;

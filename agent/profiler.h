@@ -28,7 +28,9 @@ struct profiler_cfg {
 	struct output *out;             /* borrowed; NULL = no local files */
 	struct uploader *up;            /* borrowed; NULL = no uploads */
 	bool to_stdout;                 /* print the profile when there is no other sink */
-	struct python_options python;   /* Python runtime settings (options.h) */
+	unsigned min_age_s;             /* --min-profiling-duration: runtimes' discovery only */
+	unsigned max_processes;         /* --max-processes-runtime-profiler (0 = all) */
+	const struct runtime_flags *runtime_flags;   /* borrowed; the members' own flags */
 };
 
 /* Run until the profile (one-shot) or *stop (continuous; also cuts a one-shot run short — its

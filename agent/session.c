@@ -63,7 +63,9 @@ static void *s_begin(void *vctx, const struct hb_command *c, char *err, size_t e
 	s->cfg.perf_mode = ctx->opt->perf_mode;
 	s->cfg.include_idle = ctx->opt->include_idle;
 	s->cfg.run_arguments = ctx->opt->run_arguments;
-	s->cfg.python = ctx->opt->python;
+	s->cfg.min_age_s = ctx->opt->min_profiling_duration;
+	s->cfg.max_processes = ctx->opt->max_processes_runtime;
+	s->cfg.runtime_flags = &ctx->opt->runtime;
 	s->cfg.out = ctx->out;
 	s->cfg.up = ctx->up;
 	atomic_init(&s->finished, 0);

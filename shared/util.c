@@ -34,3 +34,17 @@ int util_array_grow(void *arrp, size_t *cap, size_t need, size_t elem, size_t ma
 	*cap = ncap;
 	return 0;
 }
+
+int util_parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+	if (!s || *s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < lo || v > hi)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}

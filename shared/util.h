@@ -6,6 +6,8 @@
  *                                    never past `max` elements. 0, -ENOSPC (need > max; nothing
  *                                    changed) or -ENOMEM (nothing changed). The caller owns arr
  *                                    and frees it with free().
+ *   util_parse_uint(s, lo, hi, &out)  a decimal in lo..hi, nothing else (no sign, no blank, no
+ *                                    trailing text): 0 or -EINVAL (out untouched)
  */
 #ifndef FP_UTIL_H
 #define FP_UTIL_H
@@ -21,5 +23,8 @@ int util_array_grow(void *arrp, size_t *cap, size_t need, size_t elem, size_t ma
 	__attribute__((warn_unused_result));
 #define ARRAY_GROW(arr, cap, need, max) \
 	util_array_grow(&(arr), &(cap), (need), sizeof(*(arr)), (max))
+
+int util_parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+	__attribute__((warn_unused_result));
 
 #endif

@@ -2,6 +2,7 @@
  * kernel/user split, map sizing bounds, progress line. Table-driven. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/perf_event.h>
 
@@ -93,6 +94,60 @@ T_TEST(options_pids_bound)
 		T_CHECK(options_parse(&o, 3, argv, null, null) == OPT_EXIT_USAGE);
 		fclose(null);
 	}
+}
+
+/* The row of the runtime member called name in struct runtime_flags. */
+static size_t member(const char *name)
+{
+	size_t i;
+	for (i = 0; runtime_members[i] && strcmp(runtime_members[i]->name, name); i++)
+		;
+	return i;
+}
+
+static bool kept(const struct options *o, size_t m, const char *value)
+{
+	for (size_t slot = 0; slot < RUNTIME_FLAGS_MAX; slot++)
+		if (o->runtime.v[m][slot] && !strcmp(o->runtime.v[m][slot], value))
+			return true;
+	return false;
+}
+
+T_TEST(options_runtime_flags_kept_for_their_member)
+{
+	struct options o;
+	size_t py = member("python");
+	int rows = 0;
+	T_REQUIRE(runtime_members[py] != NULL);
+	T_CHECK(parse(&o, "--python-mode pyspy --skip-pyperf-profiler-above 3 "
+			  "--python-add-line-numbers --min-profiling-duration 0 "
+			  "--max-processes-runtime-profiler 2") == OPT_RUN);
+	T_CHECK(o.min_profiling_duration == 0 && o.max_processes_runtime == 2);
+	/* as given, uninterpreted, in the member's row; the alias fills the same slot */
+	for (size_t slot = 0; slot < RUNTIME_FLAGS_MAX; slot++) {
+		const char *v = o.runtime.v[py][slot];
+		if (!v)
+			continue;
+		rows++;
+		T_CHECKF(!strcmp(v, "pyspy") || !strcmp(v, "3") || !strcmp(v, "1"), "slot %zu: '%s'",
+			 slot, v);
+	}
+	T_CHECKF(rows == 3 && kept(&o, py, "pyspy") && kept(&o, py, "3"), "%d values kept", rows);
+	T_CHECK(parse(&o, "") == OPT_RUN && o.min_profiling_duration == 10);
+	for (size_t slot = 0; slot < RUNTIME_FLAGS_MAX; slot++)
+		T_CHECK(o.runtime.v[py][slot] == NULL);
+	/* each member checks its own values */
+	T_CHECK(parse(&o, "--python-mode bogus") == OPT_EXIT_USAGE);
+	T_CHECK(parse(&o, "--python-skip-pyperf-profiler-above -1") == OPT_EXIT_USAGE);
+	T_CHECK(parse(&o, "--python-mode") == OPT_EXIT_USAGE);
+	/* and the environment knows their flags like the agent's own */
+	setenv("FLEETPROF_PYTHON_MODE", "nope", 1);
+	T_CHECK(parse(&o, "") == OPT_EXIT_USAGE);
+	options_release(&o);
+	setenv("FLEETPROF_PYTHON_MODE", "pyperf", 1);
+	T_CHECK(parse(&o, "") == OPT_RUN && kept(&o, py, "pyperf"));
+	options_release(&o);
+	unsetenv("FLEETPROF_PYTHON_MODE");
 }
 
 T_TEST(cpulist_table)
@@ -264,6 +319,7 @@ int main(void)
 	T_RUN(options_table);
 	T_RUN(options_values);
 	T_RUN(options_pids_bound);
+	T_RUN(options_runtime_flags_kept_for_their_member);
 	T_RUN(cpulist_table);
 	T_RUN(proc_stat_and_meminfo);
 	T_RUN(metrics_window_on_live_proc);

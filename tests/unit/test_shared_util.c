@@ -204,6 +204,30 @@ T_TEST(mkdir_p_makes_parents)
 	rm_tmp();
 }
 
+T_TEST(parse_uint_table)
+{
+	static const struct {
+		const char *s;
+		unsigned lo, hi;
+		int rc;
+		unsigned want;
+	} cases[] = {
+		{ "0", 0, 10, 0, 0 }, { "10", 0, 10, 0, 10 }, { "11", 0, 10, -EINVAL, 0 },
+		{ "1", 2, 10, -EINVAL, 0 }, { "", 0, 10, -EINVAL, 0 }, { "-1", 0, 10, -EINVAL, 0 },
+		{ "+1", 0, 10, -EINVAL, 0 }, { " 1", 0, 10, -EINVAL, 0 }, { "1 ", 0, 10, -EINVAL, 0 },
+		{ "5x", 0, 10, -EINVAL, 0 }, { "99999999999999999999", 0, ~0u, -EINVAL, 0 },
+		{ "4294967295", 0, ~0u, 0, ~0u },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		unsigned v = 12345;
+		int rc = util_parse_uint(cases[i].s, cases[i].lo, cases[i].hi, &v);
+		T_CHECKF(rc == cases[i].rc, "'%s': rc %d", cases[i].s, rc);
+		T_CHECKF(rc || v == cases[i].want, "'%s': %u", cases[i].s, v);
+		T_CHECKF(!rc || v == 12345, "'%s': out changed on error", cases[i].s);
+	}
+	T_CHECK(util_parse_uint(NULL, 0, 1, &(unsigned){ 0 }) == -EINVAL);
+}
+
 int main(void)
 {
 	T_RUN(array_size_counts_elements);
@@ -215,5 +239,6 @@ int main(void)
 	T_RUN(write_atomic_never_follows_a_planted_link);
 	T_RUN(write_atomic_replaces_whole);
 	T_RUN(mkdir_p_makes_parents);
+	T_RUN(parse_uint_table);
 	return t_done();
 }

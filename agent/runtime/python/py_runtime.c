@@ -17,6 +17,7 @@
 #include "collapsed.h"
 #include "log.h"
 #include "timeutil.h"
+#include "util.h"
 
 #define SCAN_MS         1000
 #define FLUSH_MS        250      /* BPF counts are named at least this often (exiting processes) */
@@ -866,7 +867,7 @@ bool pyrt_tracks(void *ctx, uint32_t tgid, uint32_t tid)
 }
 
 struct drain_ctx {
-	pyrt_stack_fn fn;
+	runtime_stack_fn fn;
 	void *ctx;
 	char frames[KEY_MAX];
 };
@@ -895,7 +896,7 @@ static int drain_one(void *ctx, const char *stack, size_t len, uint64_t count)
 	return d->fn(d->ctx, (uint32_t)tgid, comm, d->frames, count);
 }
 
-int pyrt_drain(struct pyrt *p, pyrt_stack_fn fn, void *ctx)
+int pyrt_drain(struct pyrt *p, runtime_stack_fn fn, void *ctx)
 {
 	struct col_agg *fresh = col_agg_new(PYRT_MAX_STACKS), *old;
 	struct drain_ctx *d = malloc(sizeof(*d));
@@ -940,3 +941,101 @@ void pyrt_get_stats(struct pyrt *p, struct pyrt_stats *out)
 	out->stacks_dropped = p->dropped;
 	pthread_mutex_unlock(&p->mu);
 }
+
+/* ---- the runtime member (runtime.h) ------------------------------------------------------- */
+
+enum { PYF_MODE, PYF_LINES, PYF_SKIP_PYPERF };
+
+static const struct runtime_flag py_flags[] = {
+	{ "python-mode", true, PYF_MODE },
+	{ "python-add-line-numbers", false, PYF_LINES },
+	{ "python-skip-pyperf-profiler-above", true, PYF_SKIP_PYPERF },
+	{ "skip-pyperf-profiler-above", true, PYF_SKIP_PYPERF },   /* gProfiler's older name */
+	{ NULL, false, 0 },
+};
+
+static const char py_help[] =
+"Python (CPython 3.8-3.13, named frames 'qualname (file)_[p]'):\n"
+"      --python-mode MODE            auto (default), pyperf, pyspy or disabled. pyperf walks\n"
+"                                    the frames of the sampled thread in BPF; pyspy reads\n"
+"                                    the threads running on a CPU with process_vm_readv at\n"
+"                                    the profiling frequency. auto uses BPF and falls back\n"
+"                                    to pyspy per process when BPF cannot serve it; pyperf\n"
+"                                    leaves such a process to native sampling. Threads\n"
+"                                    with Python frames lose their native samples, so\n"
+"                                    nothing is counted twice; native-only threads (a BLAS\n"
+"                                    pool) keep them.\n"
+"      --python-add-line-numbers     frames as 'qualname (file:line)'\n"
+"      --python-skip-pyperf-profiler-above N  (alias --skip-pyperf-profiler-above) with\n"
+"                                    more than N Python processes use pyspy (default 0: never)\n";
+
+#define SKIP_PYPERF_MAX 1000000
+
+static int py_check_flag(unsigned slot, const char *value, char *err, size_t errlen)
+{
+	enum py_mode m;
+	unsigned n;
+	if (slot == PYF_MODE && py_mode_parse(value, &m)) {
+		snprintf(err, errlen, "--python-mode must be auto, pyperf, pyspy or disabled, got '%s'",
+			 value);
+		return -EINVAL;
+	}
+	if (slot == PYF_SKIP_PYPERF && util_parse_uint(value, 0, SKIP_PYPERF_MAX, &n)) {
+		snprintf(err, errlen, "--python-skip-pyperf-profiler-above must be a number 0..%u, "
+			 "got '%s'", SKIP_PYPERF_MAX, value);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static void *py_start(const struct runtime_config *rc)
+{
+	struct pyrt_config pc = {
+		.mode = PY_MODE_AUTO, .frequency = rc->frequency, .min_age_s = rc->min_age_s,
+		.max_processes = rc->max_processes, .pids = rc->npids ? rc->pids : NULL,
+		.npids = rc->npids, .self_pid = rc->self_pid, .proc_root = rc->proc_root,
+	};
+	const char *const *f = rc->flags;
+	/* the values were checked when the options were parsed */
+	if (f[PYF_MODE] && py_mode_parse(f[PYF_MODE], &pc.mode))
+		pc.mode = PY_MODE_AUTO;
+	pc.line_numbers = f[PYF_LINES] != NULL;
+	if (f[PYF_SKIP_PYPERF] && util_parse_uint(f[PYF_SKIP_PYPERF], 0, SKIP_PYPERF_MAX,
+						  &pc.skip_pyperf_above))
+		pc.skip_pyperf_above = 0;
+	/* no native sampling means no sampling at all unless Python was asked for by name */
+	if (rc->native_off && pc.mode == PY_MODE_AUTO)
+		pc.mode = PY_MODE_DISABLED;
+	return pyrt_start(&pc);
+}
+
+static void py_stop(void *rt)
+{
+	pyrt_stop(rt);
+}
+
+static int py_drain(void *rt, runtime_stack_fn fn, void *ctx)
+{
+	return pyrt_drain(rt, fn, ctx);
+}
+
+static void py_get_stats(void *rt, struct runtime_stats *out)
+{
+	struct pyrt_stats ps;
+	pyrt_get_stats(rt, &ps);
+	out->profiled = ps.tracked;
+	out->samples = ps.samples;
+	out->dropped = ps.stacks_dropped;
+}
+
+const struct runtime_ops py_runtime_ops = {
+	.name = "python",
+	.flags = py_flags,
+	.help = py_help,
+	.check_flag = py_check_flag,
+	.start = py_start,
+	.stop = py_stop,
+	.owns_thread = pyrt_tracks,
+	.drain = py_drain,
+	.get_stats = py_get_stats,
+};

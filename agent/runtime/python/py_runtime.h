@@ -45,6 +45,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "runtime/runtime.h"
+
+/* The Python member of the runtime interface (runtime.h): flags --python-mode,
+ * --python-add-line-numbers, --python-skip-pyperf-profiler-above (alias
+ * --skip-pyperf-profiler-above); start builds a pyrt_config from them and the session's
+ * runtime_config, and the other operations are pyrt_*. */
+extern const struct runtime_ops py_runtime_ops;
+
 #define PYRT_MAX_PROCS   256     /* Python processes attached at once */
 #define PYRT_MAX_STACKS  65536   /* distinct (process, stack) per snapshot */
 
@@ -72,12 +80,8 @@ void pyrt_stop(struct pyrt *p);   /* stops the thread, detaches everything; NULL
 /* Does the reader own this thread's stacks (its native samples are to be dropped)? */
 bool pyrt_tracks(void *p, uint32_t tgid, uint32_t tid);
 
-/* Called for each aggregated Python stack: frames root first, borrowed for the call. */
-typedef int (*pyrt_stack_fn)(void *ctx, uint32_t tgid, const char *comm, const char *frames,
-			     uint64_t count);
-
 /* Hand over and forget the stacks aggregated since the last drain. 0 or the callback's error. */
-int pyrt_drain(struct pyrt *p, pyrt_stack_fn fn, void *ctx);
+int pyrt_drain(struct pyrt *p, runtime_stack_fn fn, void *ctx);
 
 struct pyrt_stats {
 	size_t tracked;               /* processes attached now */
