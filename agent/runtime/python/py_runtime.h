@@ -1,13 +1,29 @@
-/* py_runtime.h — the Python runtime module (DESIGN.md: detect, attach, name frames, detach).
+/* py_runtime.h — the Python member of the runtime interface (runtime/runtime.h): the only name
+ * of this folder the rest of the agent sees, through runtime/registry.c.
  *
- * pyrt_start() starts one thread that, every second, finds CPython processes (all, or the --pids
+ * Flags: --python-mode, --python-add-line-numbers, --python-skip-pyperf-profiler-above (alias
+ * --skip-pyperf-profiler-above); the shared --min-profiling-duration and
+ * --max-processes-runtime-profiler come in runtime_config.
+ *
+ * Its parts (py_rt.h holds what they share):
+ *   py_runtime.c  the member: flags, start/stop, the thread that scans, reads and flushes, drain
+ *   py_procs.c    finding CPython processes, attaching to them, choosing the top N, reading
+ *                 them from user space
+ *   py_bpfserve.c serving processes with the in-BPF frame walker (py_bpf.h): process and thread
+ *                 tables, naming and flushing its samples
+ *   py_stacks.c   the aggregate of named stacks, and which threads the member owns
+ * and below them py_detect (is it CPython, where is _PyRuntime), py_offsets (struct layouts),
+ * py_reader (user-space frame walk), py_bpf (the BPF walker), py_names (code object names),
+ * py_linetable (line numbers), py_mem.h (reading the process).
+ *
+ * The member starts one thread that, every second, finds CPython processes (all, or the --pids
  * ones) and attaches a py_reader to each that is old enough (--min-profiling-duration) and whose
  * interpreter validates; and, at the profiling frequency, reads the stacks of their threads that
  * are running on a CPU (py-spy's way). Stacks are aggregated per (process, stack) in a bounded
- * table that pyrt_drain() hands to the snapshot.
+ * table that the drain hands to the snapshot.
  *
  * Double counting: a process the Python reader tracks gets its stacks from the reader only; the
- * snapshot drops its native BPF/perf samples (pyrt_tracks). Only the samples of its Python
+ * snapshot drops its native BPF/perf samples (owns_thread). Only the samples of its Python
  * threads are dropped (those in the BPF thread table, or read from user space, during the
  * snapshot): a native thread of a Python process (a BLAS pool, a C extension's worker) keeps
  * its native stacks, which no Python frame walk would show. Both sample running threads at the
@@ -40,56 +56,8 @@
 #ifndef FP_PY_RUNTIME_H
 #define FP_PY_RUNTIME_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <sys/types.h>
-
 #include "runtime/runtime.h"
 
-/* The Python member of the runtime interface (runtime.h): flags --python-mode,
- * --python-add-line-numbers, --python-skip-pyperf-profiler-above (alias
- * --skip-pyperf-profiler-above); start builds a pyrt_config from them and the session's
- * runtime_config, and the other operations are pyrt_*. */
 extern const struct runtime_ops py_runtime_ops;
-
-#define PYRT_MAX_PROCS   256     /* Python processes attached at once */
-#define PYRT_MAX_STACKS  65536   /* distinct (process, stack) per snapshot */
-
-enum py_mode { PY_MODE_AUTO = 0, PY_MODE_PYPERF, PY_MODE_PYSPY, PY_MODE_DISABLED };
-
-struct pyrt_config {
-	enum py_mode mode;
-	unsigned frequency;          /* Hz */
-	unsigned min_age_s;          /* skip processes younger than this */
-	unsigned max_processes;      /* track only the top N by recent CPU; 0 = all */
-	unsigned skip_pyperf_above;  /* more Python processes than this: user-space mode; 0 = never */
-	bool line_numbers;
-	const pid_t *pids;           /* NULL/0 = every process; copied */
-	size_t npids;
-	pid_t self_pid;
-	const char *proc_root;       /* "/proc" */
-};
-
-struct pyrt;
-
-/* NULL (errno set) on failure; for PY_MODE_DISABLED returns NULL with errno 0. */
-struct pyrt *pyrt_start(const struct pyrt_config *cfg);
-void pyrt_stop(struct pyrt *p);   /* stops the thread, detaches everything; NULL is a no-op */
-
-/* Does the reader own this thread's stacks (its native samples are to be dropped)? */
-bool pyrt_tracks(void *p, uint32_t tgid, uint32_t tid);
-
-/* Hand over and forget the stacks aggregated since the last drain. 0 or the callback's error. */
-int pyrt_drain(struct pyrt *p, runtime_stack_fn fn, void *ctx);
-
-struct pyrt_stats {
-	size_t tracked;               /* processes attached now */
-	uint64_t samples, stacks_dropped;
-};
-void pyrt_get_stats(struct pyrt *p, struct pyrt_stats *out);
-
-const char *py_mode_name(enum py_mode m);
-int py_mode_parse(const char *s, enum py_mode *out);   /* 0 or -EINVAL */
 
 #endif
