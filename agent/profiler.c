@@ -2,6 +2,7 @@
 #include "profiler.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,147 +139,186 @@ out:
 	return rc;
 }
 
+/* One run: what profiler_run opens, uses and closes. */
+struct run {
+	const struct profiler_cfg *cfg;
+	volatile sig_atomic_t *stop;
+	char *err;
+	size_t errlen;
+	struct hostinfo host;
+	struct symbolizer *sym;
+	struct runtime_set rts;
+	struct snapshot *snap;
+	struct sample_source src;
+	struct progress prog;
+	int64_t start_ms;           /* wall clock start of the current snapshot */
+};
+
+/* Say why the run stops (err, and the log at ERROR); returns rc. */
+static int __attribute__((format(printf, 3, 4))) fail(struct run *r, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->err, r->errlen, fmt, ap);
+	va_end(ap);
+	log_error("%s", r->err);
+	return rc;
+}
+
+/* Runtimes first: their named frames replace the native samples of the threads they own, which
+ * the snapshot asks them about. */
+static void start_runtimes(struct run *r, struct snapshot_config *scfg)
+{
+	const struct profiler_cfg *o = r->cfg;
+	struct runtime_config rc = {
+		.frequency = o->frequency, .duration = o->duration,
+		.pids = o->npids ? o->pids : NULL, .npids = o->npids, .self_pid = getpid(),
+		.proc_root = "/proc", .min_age_s = o->min_age_s, .max_processes = o->max_processes,
+		.native_off = o->perf_mode == PERF_MODE_DISABLED,
+	};
+	runtime_set_start(&r->rts, &rc, o->runtime_flags);
+	scfg->skip_native = r->rts.n ? runtime_set_owns_thread : NULL;
+	scfg->skip_ctx = &r->rts;
+}
+
+static int run_open(struct run *r)
+{
+	const struct profiler_cfg *o = r->cfg;
+	struct snapshot_config scfg = {
+		.proc_root = "/proc",
+		.containers = { .docker = "/var/lib/docker", .kube_logs = "/var/log" },
+	};
+	int rc;
+
+	hostinfo_read(&r->host, "/proc");
+	r->sym = sym_new(NULL);
+	if (!r->sym)
+		return fail(r, -errno, "symbolizer: %s", strerror(errno));
+	scfg.namer = snapshot_namer_sym(r->sym);
+	start_runtimes(r, &scfg);
+	r->snap = snapshot_new(&scfg);
+	if (!r->snap)
+		return fail(r, -errno, "snapshot: %s", strerror(errno));
+	rc = source_open(&r->src, o, o->npids ? o->pids : NULL, o->npids, r->err, r->errlen);
+	if (rc)
+		return rc;
+	progress_init(&r->prog, stderr, o->progress && !o->continuous);
+	log_info("profiling %s at %u Hz, %u s per profile%s (%s)",
+		 o->npids ? "selected processes" : "all processes", o->frequency, o->duration,
+		 o->continuous ? ", continuously" : "", r->src.ops->name);
+	r->start_ms = time_now_ms();
+	return 0;
+}
+
+static void run_close(struct run *r)
+{
+	sample_source_close(&r->src);
+	runtime_set_stop(&r->rts);
+	snapshot_free(r->snap);
+	sym_free(r->sym);
+}
+
+/* Sample for one snapshot's duration (or until *stop): the source takes samples in while we
+ * wait; once a second the host's load is read and what was sampled so far is named. */
+static void collect(struct run *r, struct hostinfo_metrics *metrics)
+{
+	int64_t mono0 = time_mono_ms(), total = (int64_t)r->cfg->duration * 1000, last_tick = mono0;
+	int64_t elapsed;
+
+	while (!*r->stop && (elapsed = time_mono_ms() - mono0) < total) {
+		int64_t wait = total - elapsed;
+		r->src.ops->wait(r->src.impl, (int)(wait < TICK_MS ? wait : TICK_MS));
+		if (time_mono_ms() - last_tick >= 1000) {
+			last_tick = time_mono_ms();
+			hostinfo_metrics_tick(metrics);
+			source_peek(&r->src, r->snap);
+		}
+		progress_update(&r->prog, time_mono_ms() - mono0, total,
+				r->src.ops->samples_so_far(r->src.impl));
+	}
+	progress_done(&r->prog);
+}
+
+static void log_snapshot(const struct run *r, const struct snapshot_meta *meta)
+{
+	struct sym_stats ss;
+	log_info("snapshot: %llu samples, %zu stacks, %llu lost, %llu stack collisions",
+		 (unsigned long long)meta->counts.samples, col_agg_size(snapshot_stacks(r->snap)),
+		 (unsigned long long)meta->counts.lost, (unsigned long long)meta->counts.collisions);
+	sym_get_stats(r->sym, &ss);
+	log_debug("symbolizer: %zu files, %zu KiB cached, %zu processes, %llu lookups, "
+		  "%llu misses, %llu evictions", ss.files_cached, ss.bytes_cached / 1024,
+		  ss.processes, (unsigned long long)ss.lookups, (unsigned long long)ss.misses,
+		  (unsigned long long)ss.evictions);
+}
+
+/* One snapshot: collect, then drain the source and the runtimes into it; meta describes it. */
+static int take_snapshot(struct run *r, struct snapshot_meta *meta)
+{
+	const struct profiler_cfg *o = r->cfg;
+	struct hostinfo_metrics metrics;
+	int err;
+
+	memset(meta, 0, sizeof(*meta));
+	err = snapshot_begin(r->snap);
+	if (err)
+		return fail(r, err, "snapshot: %s", strerror(-err));
+	hostinfo_metrics_begin(&metrics, "/proc");
+	collect(r, &metrics);
+	meta->start_ms = r->start_ms;
+	meta->end_ms = r->start_ms = time_now_ms();
+	err = r->src.ops->drain(r->src.impl, snapshot_add, r->snap, &meta->counts);
+	if (err)
+		return fail(r, err, "draining samples: %s", strerror(-err));
+	err = runtime_set_drain(&r->rts, snapshot_add_frames, r->snap, r->err, r->errlen);
+	if (err) {
+		log_error("%s", r->err);
+		return err;
+	}
+	hostinfo_metrics_end(&metrics);
+	meta->host = &r->host;
+	meta->agent_version = FLEETPROF_VERSION;
+	meta->run_arguments = o->run_arguments;
+	meta->mode = r->src.ops->name;
+	meta->frequency = o->frequency;
+	meta->duration = o->duration;
+	meta->cpu_avg = metrics.cpu_avg;
+	meta->mem_avg = metrics.mem_avg;
+	log_snapshot(r, meta);
+	return 0;
+}
+
 int profiler_run(const struct profiler_cfg *o, volatile sig_atomic_t *stop, char *errbuf,
 		 size_t errlen)
 {
-	struct sample_source src = { 0 };
-	struct symbolizer *sym = NULL;
-	struct snapshot *snap = NULL;
-	struct runtime_set rts = { 0 };
-	struct hostinfo host;
-	struct progress prog;
-	struct snapshot_config scfg = { 0 };
-	const pid_t *pids = o->pids;
-	size_t npids = o->npids;
-	int rc = -EIO, err, sink_err = 0;
-	int64_t start_ms;
+	struct run r = { .cfg = o, .stop = stop, .err = errbuf, .errlen = errlen };
+	int rc, sink_err = 0;
 
 	errbuf[0] = '\0';
-	hostinfo_read(&host, "/proc");
-	sym = sym_new(NULL);
-	if (!sym) {
-		rc = -errno;
-		snprintf(errbuf, errlen, "symbolizer: %s", strerror(errno));
-		log_error("%s", errbuf);
-		goto out;
-	}
-	scfg.namer = snapshot_namer_sym(sym);
-	scfg.proc_root = "/proc";
-	scfg.containers.docker = "/var/lib/docker";
-	scfg.containers.kube_logs = "/var/log";
-	{
-		/* runtimes: named frames of their processes, whose native samples are dropped */
-		struct runtime_config rc = {
-			.frequency = o->frequency, .duration = o->duration,
-			.pids = npids ? pids : NULL, .npids = npids, .self_pid = getpid(),
-			.proc_root = "/proc", .min_age_s = o->min_age_s,
-			.max_processes = o->max_processes,
-			.native_off = o->perf_mode == PERF_MODE_DISABLED,
-		};
-		runtime_set_start(&rts, &rc, o->runtime_flags);
-		scfg.skip_native = rts.n ? runtime_set_owns_thread : NULL;
-		scfg.skip_ctx = &rts;
-	}
-	snap = snapshot_new(&scfg);
-	if (!snap) {
-		rc = -errno;
-		snprintf(errbuf, errlen, "snapshot: %s", strerror(errno));
-		log_error("%s", errbuf);
-		goto out;
-	}
-	rc = source_open(&src, o, npids ? pids : NULL, npids, errbuf, errlen);
-	if (rc)
-		goto out;
-	rc = -EIO;
-	progress_init(&prog, stderr, o->progress && !o->continuous);
-	log_info("profiling %s at %u Hz, %u s per profile%s (%s)",
-		 npids ? "selected processes" : "all processes", o->frequency, o->duration,
-		 o->continuous ? ", continuously" : "", src.ops->name);
-
-	start_ms = time_now_ms();
-	for (;;) {
-		struct hostinfo_metrics metrics;
-		struct snapshot_meta meta = { 0 };
-		int64_t mono0 = time_mono_ms(), total = (int64_t)o->duration * 1000, last_tick = mono0;
-		int64_t elapsed = 0;
-
-		err = snapshot_begin(snap);
-		if (err) {
-			rc = err;
-			snprintf(errbuf, errlen, "snapshot: %s", strerror(-err));
-			log_error("%s", errbuf);
-			goto out;
-		}
-		hostinfo_metrics_begin(&metrics, "/proc");
-		while (!*stop && (elapsed = time_mono_ms() - mono0) < total) {
-			int64_t wait = total - elapsed;
-			src.ops->wait(src.impl, (int)(wait < TICK_MS ? wait : TICK_MS));
-			if (time_mono_ms() - last_tick >= 1000) {
-				last_tick = time_mono_ms();
-				hostinfo_metrics_tick(&metrics);
-				source_peek(&src, snap);
-			}
-			progress_update(&prog, time_mono_ms() - mono0, total,
-					src.ops->samples_so_far(src.impl));
-		}
-		progress_done(&prog);
-		meta.end_ms = time_now_ms();
-		meta.start_ms = start_ms;
-		start_ms = meta.end_ms;
-		err = src.ops->drain(src.impl, snapshot_add, snap, &meta.counts);
-		if (err) {
-			rc = err;
-			snprintf(errbuf, errlen, "draining samples: %s", strerror(-err));
-			log_error("%s", errbuf);
-			goto out;
-		}
-		err = runtime_set_drain(&rts, snapshot_add_frames, snap, errbuf, errlen);
-		if (err) {
-			rc = err;
-			log_error("%s", errbuf);
-			goto out;
-		}
-		hostinfo_metrics_end(&metrics);
-		meta.host = &host;
-		meta.agent_version = FLEETPROF_VERSION;
-		meta.run_arguments = o->run_arguments;
-		meta.mode = src.ops->name;
-		meta.frequency = o->frequency;
-		meta.duration = o->duration;
-		meta.cpu_avg = metrics.cpu_avg;
-		meta.mem_avg = metrics.mem_avg;
-		log_info("snapshot: %llu samples, %zu stacks, %llu lost, %llu stack collisions",
-			 (unsigned long long)meta.counts.samples, col_agg_size(snapshot_stacks(snap)),
-			 (unsigned long long)meta.counts.lost,
-			 (unsigned long long)meta.counts.collisions);
-		{
-			struct sym_stats ss;
-			sym_get_stats(sym, &ss);
-			log_debug("symbolizer: %zu files, %zu KiB cached, %zu processes, %llu lookups, "
-				  "%llu misses, %llu evictions", ss.files_cached, ss.bytes_cached / 1024,
-				  ss.processes, (unsigned long long)ss.lookups,
-				  (unsigned long long)ss.misses, (unsigned long long)ss.evictions);
-		}
-		err = write_profile(o, snap, &meta);
-		if (err) {
+	rc = run_open(&r);
+	while (rc == 0) {
+		struct snapshot_meta meta;
+		rc = take_snapshot(&r, &meta);
+		if (rc)
+			break;
+		rc = write_profile(o, r.snap, &meta);
+		if (rc) {
 			/* one lost snapshot must not end continuous profiling: go on, report it at the end */
-			sink_err = err;
-			snprintf(errbuf, errlen, "writing the profile: %s", strerror(-err));
+			sink_err = rc;
+			snprintf(errbuf, errlen, "writing the profile: %s", strerror(-rc));
 			if (!o->continuous)
 				break;
-			log_error("snapshot could not be written (%s); profiling goes on", strerror(-err));
+			log_error("snapshot could not be written (%s); profiling goes on", strerror(-rc));
+			rc = 0;
 		}
 		if (!o->continuous || *stop)
 			break;
 	}
-	rc = sink_err;
-	if (!rc)
-		errbuf[0] = '\0';
-out:
-	sample_source_close(&src);
-	runtime_set_stop(&rts);
-	snapshot_free(snap);
-	sym_free(sym);
+	if (rc == 0) {   /* ended as asked: report a snapshot that could not be written */
+		rc = sink_err;
+		if (!rc)
+			errbuf[0] = '\0';
+	}
+	run_close(&r);
 	return rc;
 }
-
