@@ -17,6 +17,7 @@
 
 #include "fleet/fleet.h"
 #include "fleet/httpc.h"
+#include "fsutil.h"
 #include "log.h"
 #include "options.h"
 #include "output.h"
@@ -52,29 +53,11 @@ static void *signal_thread(void *arg)
 	return NULL;
 }
 
-static int mkdir_p(const char *path)
-{
-	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static struct uploader *make_uploader(const struct options *o, const char *hostname)
 {
 	char spool[PATH_MAX];
 	struct uploader *up;
-	int rc = mkdir_p(o->state_dir);
+	int rc = fs_mkdir_p(o->state_dir, 0700);
 
 	if (rc) {
 		log_error("state directory %s: %s", o->state_dir, strerror(-rc));

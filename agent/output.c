@@ -11,6 +11,7 @@
 #include "output.h"
 #include "flamegraph_html.h"
 #include "buf.h"
+#include "fsutil.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -52,36 +53,6 @@ const char *output_last_path(const struct output *o)
 	return o->last_col;
 }
 
-int output_write_file(const char *path, const void *data, size_t len)
-{
-	char tmp[PATH_MAX];
-	int fd, rc = 0;
-	const char *p = data;
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = -errno;
-			break;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	if (close(fd) && !rc)
-		rc = -errno;
-	if (!rc && rename(tmp, path))
-		rc = -errno;
-	if (rc)
-		unlink(tmp);
-	return rc;
-}
-
 static int relink(const char *dir, const char *target_path, const char *name)
 {
 	char link[PATH_MAX], tmp[PATH_MAX];
@@ -115,7 +86,7 @@ int output_write(struct output *o, int64_t end_sec, const char *text, size_t len
 		o->same_stamp = 0;
 		snprintf(col, sizeof(col), "%s/profile_%s.col", o->dir, stamp);
 	}
-	rc = output_write_file(col, text, len);
+	rc = fs_write_atomic_at(AT_FDCWD, col, text, len, 0644);
 	if (rc) {
 		log_error("output: writing %s: %s", col, strerror(-rc));
 		return rc;
@@ -130,7 +101,7 @@ int output_write(struct output *o, int64_t end_sec, const char *text, size_t len
 		buf_init(&b, FG_MAX_BYTES);
 		rc = flamegraph_html_render(text, len, &b);
 		if (rc == 0)
-			rc = output_write_file(html, buf_cstr(&b), b.len);
+			rc = fs_write_atomic_at(AT_FDCWD, html, buf_cstr(&b), b.len, 0644);
 		buf_release(&b);
 		if (rc) {
 			log_error("output: writing %s: %s", html, strerror(-rc));

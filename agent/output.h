@@ -1,8 +1,8 @@
 /* output.h — local profile files in one directory:
  *   profile_<UTC time>.col  (+ symlink last_profile.col)
  *   profile_<UTC time>.html (+ symlink last_flamegraph.html) unless flame graphs are off.
- * Files are written to a temporary name and renamed, symlinks replaced atomically, so a reader
- * never sees a partial file. With rotation only the newest profile (and flame graph) is kept. */
+ * Files are written atomically (fs_write_atomic: a temporary file, fsync'd, renamed) and symlinks
+ * replaced atomically, so a reader never sees a partial file. With rotation only the newest profile (and flame graph) is kept. */
 #ifndef FP_OUTPUT_H
 #define FP_OUTPUT_H
 
@@ -23,8 +23,5 @@ int output_write(struct output *o, int64_t end_sec, const char *text, size_t len
 
 /* Path of the last .col written ("" before the first). Borrowed. */
 const char *output_last_path(const struct output *o);
-
-/* Write data to path atomically (tmp file + rename). 0 or -errno. */
-int output_write_file(const char *path, const void *data, size_t len);
 
 #endif

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "fsutil.h"
 #include "log.h"
 
 #define STATE_FILE "commands.state"
@@ -21,7 +23,6 @@ struct entry {
 
 struct cmdstate {
 	char path[PATH_MAX];
-	char dir[PATH_MAX];
 	struct entry *e;   /* ring of cap entries, oldest at head */
 	size_t head, n, cap;
 };
@@ -75,53 +76,17 @@ static char state_char(enum cmd_state st)
 
 static int save(const struct cmdstate *cs)
 {
-	char tmp[PATH_MAX + 8];
-	FILE *f = NULL;
-	int fd = -1, dfd = -1, rc = -EIO;
+	struct buf text;
+	int rc;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", cs->path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = -errno;
-		goto out;
-	}
-	f = fdopen(fd, "w");
-	if (!f) {
-		rc = -errno;
-		goto out;
-	}
-	fd = -1; /* owned by f now */
-	fprintf(f, "%s\n", STATE_MAGIC);
-	for (size_t i = 0; i < cs->n; i++)
-		fprintf(f, "%c %s\n", state_char(at(cs, i)->st), at(cs, i)->id);
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (fclose(f) != 0) {
-		f = NULL;
-		rc = -errno;
-		goto out;
-	}
-	f = NULL;
-	if (rename(tmp, cs->path) != 0) {
-		rc = -errno;
-		goto out;
-	}
-	dfd = open(cs->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0)
-		fsync(dfd);
-	rc = 0;
-out:
-	if (f)
-		fclose(f);
-	if (fd >= 0)
-		close(fd);
-	if (dfd >= 0)
-		close(dfd);
-	if (rc)
-		unlink(tmp);
+	/* the magic line, then one "S id" line per entry: bounded by cap */
+	buf_init(&text, sizeof(STATE_MAGIC) + cs->cap * (CMDSTATE_ID_MAX + 3));
+	rc = buf_printf(&text, "%s\n", STATE_MAGIC);
+	for (size_t i = 0; i < cs->n && !rc; i++)
+		rc = buf_printf(&text, "%c %s\n", state_char(at(cs, i)->st), at(cs, i)->id);
+	if (!rc)
+		rc = fs_write_atomic_at(AT_FDCWD, cs->path, text.data ? text.data : "", text.len, 0600);
+	buf_release(&text);
 	return rc;
 }
 
@@ -185,8 +150,7 @@ struct cmdstate *cmdstate_open(const char *dir, size_t cap)
 	cs->e = calloc(cap, sizeof(*cs->e));
 	if (!cs->e)
 		goto fail_errno;
-	if (snprintf(cs->dir, sizeof(cs->dir), "%s", dir) >= (int)sizeof(cs->dir) ||
-	    snprintf(cs->path, sizeof(cs->path), "%s/%s", dir, STATE_FILE) >= (int)sizeof(cs->path)) {
+	if (snprintf(cs->path, sizeof(cs->path), "%s/%s", dir, STATE_FILE) >= (int)sizeof(cs->path)) {
 		errno = ENAMETOOLONG;
 		goto fail_errno;
 	}

@@ -7,12 +7,16 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "fsutil.h"
 #include "log.h"
 
 #define SPOOL_MAX_ITEMS 100000u   /* index bound, far above any sane byte budget */
@@ -68,6 +72,16 @@ static void drop_index(struct spool *sp, size_t i)
 	sp->n--;
 }
 
+/* The temporary file of a write that never finished (the agent died in it): fs_write_atomic's
+ * ".<item>.<pid>.<n>.tmp", or "<item>.tmp" from before it. */
+static bool is_leftover(const char *name, size_t len)
+{
+	if (len == 20 + 6 + 4 && strcmp(name + 20, ".spool.tmp") == 0)
+		return true;
+	return len > 1 + 26 + 4 && name[0] == '.' && strncmp(name + 21, ".spool.", 7) == 0 &&
+	       strcmp(name + len - 4, ".tmp") == 0;
+}
+
 static int scan(struct spool *sp)
 {
 	DIR *d = opendir(sp->dir);
@@ -82,10 +96,8 @@ static int scan(struct spool *sp)
 		unsigned long long seq;
 		size_t len = strlen(de->d_name);
 
-		if (len == 20 + 6 + 4 && strcmp(de->d_name + 20, ".spool.tmp") == 0) {
-			/* a write that never finished: remove it */
-			snprintf(path, sizeof(path), "%s/%s", sp->dir, de->d_name);
-			unlink(path);
+		if (is_leftover(de->d_name, len)) {
+			unlinkat(dirfd(d), de->d_name, 0);
 			continue;
 		}
 		if (len != 26 || strcmp(de->d_name + 20, ".spool") != 0)
@@ -148,28 +160,13 @@ void spool_free(struct spool *sp)
 	free(sp);
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int spool_put(struct spool *sp, const char *meta, const void *data, size_t len, size_t *dropped)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	char path[PATH_MAX];
 	size_t mlen = strlen(meta), ndrop = 0;
 	uint64_t need = mlen + 1 + len, seq, dropped_bytes = 0;
-	int fd = -1, rc;
+	struct iovec iov[3] = { { (void *)meta, mlen }, { "\n", 1 }, { (void *)data, len } };
+	int rc;
 
 	if (dropped)
 		*dropped = 0;
@@ -181,28 +178,9 @@ int spool_put(struct spool *sp, const char *meta, const void *data, size_t len, 
 	pthread_mutex_lock(&sp->mu);
 	seq = sp->next_seq++;
 	item_path(sp, seq, path, sizeof(path));
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		rc = -errno;
+	rc = fs_write_atomic_iov(AT_FDCWD, path, iov, 3, 0600);
+	if (rc)
 		goto out;
-	}
-	rc = write_all(fd, meta, mlen);
-	if (!rc)
-		rc = write_all(fd, "\n", 1);
-	if (!rc)
-		rc = write_all(fd, data, len);
-	if (!rc && fsync(fd) != 0)
-		rc = -errno;
-	if (close(fd) != 0 && !rc)
-		rc = -errno;
-	fd = -1;
-	if (!rc && rename(tmp, path) != 0)
-		rc = -errno;
-	if (rc) {
-		unlink(tmp);
-		goto out;
-	}
 	/* make room: the oldest go first */
 	while (sp->n && sp->bytes + need > sp->max_bytes) {
 		char old[PATH_MAX];
@@ -226,32 +204,19 @@ out:
 	return rc;
 }
 
-static int read_file(const char *path, char **out, size_t *len)
+/* The whole item file, bounded: an item never passes the spool's own bound (spool_put). The
+ * caller frees *out. */
+static int read_file(const struct spool *sp, const char *path, char **out, size_t *len)
 {
-	FILE *f = fopen(path, "re");
-	char *p = NULL;
-	long sz;
-	int rc = -EIO;
-
-	if (!f)
-		return -errno;
-	if (fseek(f, 0, SEEK_END) != 0 || (sz = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0)
-		goto out;
-	p = malloc((size_t)sz + 1);
-	if (!p) {
-		rc = -ENOMEM;
-		goto out;
+	struct buf b;
+	int rc;
+	buf_init(&b, sp->max_bytes < SIZE_MAX - 1 ? (size_t)sp->max_bytes : SIZE_MAX - 1);
+	rc = fs_read_file_at(AT_FDCWD, path, b.max, FS_NOFOLLOW, &b);
+	if (rc == 0) {
+		*out = buf_steal(&b, len);
+		rc = *out ? 0 : -ENOMEM;
 	}
-	if (fread(p, 1, (size_t)sz, f) != (size_t)sz)
-		goto out;
-	p[sz] = '\0';
-	*out = p;
-	*len = (size_t)sz;
-	p = NULL;
-	rc = 0;
-out:
-	free(p);
-	fclose(f);
+	buf_release(&b);
 	return rc;
 }
 
@@ -267,7 +232,7 @@ int spool_oldest(struct spool *sp, struct spool_item *it)
 		uint64_t seq = sp->e[0].seq;
 
 		item_path(sp, seq, path, sizeof(path));
-		rc = read_file(path, &raw, &len);
+		rc = read_file(sp, path, &raw, &len);
 		if (rc == -ENOMEM)
 			break;
 		nl = rc == 0 ? memchr(raw, '\n', len) : NULL;

@@ -98,6 +98,9 @@ T_TEST(malformed_and_partial_files)
 	snprintf(path, sizeof(path), "%s/00000000000000000003.spool.tmp", dir);
 	f = fopen(path, "w");
 	if (f) { fputs("half", f); fclose(f); }
+	snprintf(path, sizeof(path), "%s/.00000000000000000004.spool.4242.0.tmp", dir);
+	f = fopen(path, "w");
+	if (f) { fputs("half", f); fclose(f); }
 	snprintf(path, sizeof(path), "%s/unrelated.txt", dir);
 	f = fopen(path, "w");
 	if (f) { fputs("x", f); fclose(f); }
@@ -110,6 +113,8 @@ T_TEST(malformed_and_partial_files)
 	T_CHECK(spool_count(sp) == 2);
 	snprintf(path, sizeof(path), "%s/00000000000000000003.spool.tmp", dir);
 	T_CHECK(access(path, F_OK) != 0);           /* unfinished write removed */
+	snprintf(path, sizeof(path), "%s/.00000000000000000004.spool.4242.0.tmp", dir);
+	T_CHECK(access(path, F_OK) != 0);           /* and one of the atomic writer's */
 	T_CHECK(spool_oldest(sp, &it) == 0);         /* the malformed first one is skipped */
 	T_CHECK(it.seq == 2 && strcmp(it.meta, "meta=2") == 0 && it.len == 4);
 	spool_item_release(&it);
@@ -120,11 +125,39 @@ T_TEST(malformed_and_partial_files)
 	spool_free(sp);
 }
 
+/* Item files are read with a bound (the spool's own) and never through a link: a file planted
+ * in the spool directory cannot make the uploader read without end or read another file. */
+T_TEST(oversized_or_linked_items_are_dropped_unread)
+{
+	char path[128], big[2048];
+	struct spool_item it;
+	struct spool *sp;
+	FILE *f;
+
+	fresh_dir();
+	memset(big, 'x', sizeof(big));
+	big[10] = '\n';
+	snprintf(path, sizeof(path), "%s/00000000000000000001.spool", dir);
+	f = fopen(path, "w");
+	T_REQUIRE(f != NULL);
+	fwrite(big, 1, sizeof(big), f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/00000000000000000002.spool", dir);
+	T_REQUIRE(symlink("/etc/hostname", path) == 0);
+	sp = spool_open(dir, 1024);
+	T_REQUIRE(sp != NULL);
+	T_CHECK(spool_oldest(sp, &it) == -ENOENT);
+	T_CHECK(spool_count(sp) == 0);
+	T_CHECK(access(path, F_OK) != 0 && access("/etc/hostname", F_OK) == 0);
+	spool_free(sp);
+}
+
 int main(void)
 {
 	T_RUN(fifo_and_reopen);
 	T_RUN(bound_drops_oldest);
 	T_RUN(malformed_and_partial_files);
+	T_RUN(oversized_or_linked_items_are_dropped_unread);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
