@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "container.h"
+#include "util.h"
 
 static int is_hex_run(const char *p, size_t n)
 {
@@ -35,7 +36,7 @@ static int component_id(const char *c, size_t len, struct container_info *info)
 		info->kind = CONTAINER_OTHER;
 		return 1;
 	}
-	for (size_t i = 0; i < sizeof(scopes) / sizeof(scopes[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(scopes); i++) {
 		size_t pl = strlen(scopes[i].prefix);
 		if (len == pl + CONTAINER_ID_LEN + 6 && strncmp(c, scopes[i].prefix, pl) == 0 &&
 		    strncmp(c + pl + CONTAINER_ID_LEN, ".scope", 6) == 0 &&

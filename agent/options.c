@@ -232,15 +232,12 @@ static void join_args(struct options *o, int argc, char **argv)
 
 static char *own(struct options *o, char *s)
 {
-	char **n;
 	if (!s)
 		return NULL;
-	n = realloc(o->owned, (o->n_owned + 1) * sizeof(*n));
-	if (!n) {
+	if (ARRAY_GROW(o->owned, o->cap_owned, o->n_owned + 1, MAX_SYNTH_ARGS + 1)) {
 		free(s);
 		return NULL;
 	}
-	o->owned = n;
 	o->owned[o->n_owned++] = s;
 	return s;
 }
@@ -251,7 +248,7 @@ void options_release(struct options *o)
 		free(o->owned[i]);
 	free(o->owned);
 	o->owned = NULL;
-	o->n_owned = 0;
+	o->n_owned = o->cap_owned = 0;
 }
 
 static const struct option *find_long(const struct option *longopts, const char *name, size_t len)

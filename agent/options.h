@@ -59,7 +59,7 @@ struct options {
 	struct runtime_flags runtime;    /* each member's own flags, as given: the member reads them */
 
 	char **owned;             /* strings from the config file and environment */
-	size_t n_owned;
+	size_t n_owned, cap_owned;
 };
 
 enum opt_result { OPT_RUN = 0, OPT_EXIT_OK, OPT_EXIT_USAGE };

@@ -18,6 +18,7 @@
 #include "buf.h"
 #include "fsutil.h"
 #include "log.h"
+#include "util.h"
 
 #define SPOOL_MAX_ITEMS 100000u   /* index bound, far above any sane byte budget */
 
@@ -47,19 +48,9 @@ static int cmp_entry(const void *a, const void *b)
 
 static int append_entry(struct spool *sp, uint64_t seq, uint64_t size)
 {
-	if (sp->n == sp->cap) {
-		size_t ncap = sp->cap ? sp->cap * 2 : 64;
-		struct entry *ne;
-		if (ncap > SPOOL_MAX_ITEMS)
-			ncap = SPOOL_MAX_ITEMS;
-		if (sp->n == ncap)
-			return -ENOSPC;
-		ne = realloc(sp->e, ncap * sizeof(*ne));
-		if (!ne)
-			return -ENOMEM;
-		sp->e = ne;
-		sp->cap = ncap;
-	}
+	int rc = ARRAY_GROW(sp->e, sp->cap, sp->n + 1, SPOOL_MAX_ITEMS);
+	if (rc)
+		return rc;
 	sp->e[sp->n++] = (struct entry){ .seq = seq, .size = size };
 	sp->bytes += size;
 	return 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "util.h"
 
 /* libstdc++'s __cxa_demangle, loaded on the first C++ name rather than linked: libstdc++ (with
  * the libm and libgcc_s it brings) is 1.3 MB of resident pages that an idle heartbeat agent, or
@@ -67,7 +68,7 @@ static void rust_ident(const char *s, size_t len, char *out, size_t n, size_t *p
 		}
 		if (s[i] == '$') {
 			bool done = false;
-			for (size_t k = 0; k < sizeof(esc) / sizeof(esc[0]); k++) {
+			for (size_t k = 0; k < ARRAY_SIZE(esc); k++) {
 				size_t el = strlen(esc[k].code);
 				if (i + el <= len && memcmp(s + i, esc[k].code, el) == 0) {
 					put(out, n, pos, esc[k].text, strlen(esc[k].text));

@@ -1,5 +1,6 @@
 /* sym_elf.c — see sym_elf.h. */
 #include "sym_elf.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -97,28 +98,11 @@ static int push_sym(struct loader *ld, const char *name, uint64_t addr, uint64_t
 		    uint64_t sec_end, uint8_t rank)
 {
 	size_t nl = strlen(name);
-	if (ld->n == ld->cap) {
-		if (ld->cap >= SYM_ELF_MAX_SYMS)
-			return -E2BIG;
-		size_t nc = ld->cap ? ld->cap * 2 : 1024;
-		struct tmp_sym *t = realloc(ld->v, nc * sizeof(*t));
-		if (!t)
-			return -ENOMEM;
-		ld->v = t;
-		ld->cap = nc;
-	}
-	if (ld->strs_len + nl + 1 > ld->strs_cap) {
-		size_t nc = ld->strs_cap ? ld->strs_cap * 2 : 16384;
-		while (nc < ld->strs_len + nl + 1)
-			nc *= 2;
-		if (nc > UINT32_MAX)
-			return -E2BIG;
-		char *t = realloc(ld->strs, nc);
-		if (!t)
-			return -ENOMEM;
-		ld->strs = t;
-		ld->strs_cap = nc;
-	}
+	int rc = ARRAY_GROW(ld->v, ld->cap, ld->n + 1, SYM_ELF_MAX_SYMS);
+	if (!rc)
+		rc = ARRAY_GROW(ld->strs, ld->strs_cap, ld->strs_len + nl + 1, UINT32_MAX);
+	if (rc)
+		return rc == -ENOSPC ? -E2BIG : rc;
 	memcpy(ld->strs + ld->strs_len, name, nl + 1);
 	ld->v[ld->n++] = (struct tmp_sym){ addr, size, sec_end, (uint32_t)ld->strs_len, rank };
 	ld->strs_len += nl + 1;

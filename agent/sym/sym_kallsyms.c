@@ -1,5 +1,6 @@
 /* sym_kallsyms.c — see sym_kallsyms.h. */
 #include "sym_kallsyms.h"
+#include "util.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -67,7 +68,7 @@ struct sym_ksyms *sym_ksyms_load(const char *path)
 	FILE *f = NULL;
 	char line[1024];
 	bool any_nonzero = false;
-	int err = 0;
+	int err = 0, rc;
 
 	k = calloc(1, sizeof(*k));
 	if (!k) {
@@ -97,19 +98,10 @@ struct sym_ksyms *sym_ksyms_load(const char *path)
 		bool text = (type == 't' || type == 'T') && strncmp(name, "__pfx_", 6) != 0;
 		if (addr)
 			any_nonzero = true;
-		if (nld == cap) {
-			if (cap >= SYM_KSYMS_MAX * 2u) {
-				err = E2BIG;
-				goto out;
-			}
-			size_t nc = cap ? cap * 2 : 65536;
-			struct kload *t = realloc(ld, nc * sizeof(*ld));
-			if (!t) {
-				err = ENOMEM;
-				goto out;
-			}
-			ld = t;
-			cap = nc;
+		rc = ARRAY_GROW(ld, cap, nld + 1, SYM_KSYMS_MAX * 2u);
+		if (rc) {
+			err = rc == -ENOSPC ? E2BIG : ENOMEM;
+			goto out;
 		}
 		uint32_t off = 0;
 		if (text) {
@@ -117,17 +109,10 @@ struct sym_ksyms *sym_ksyms_load(const char *path)
 				err = E2BIG;
 				goto out;
 			}
-			if (k->strs_len + nl + 1 > scap) {
-				size_t nc = scap ? scap * 2 : 1024 * 1024;
-				while (nc < k->strs_len + nl + 1)
-					nc *= 2;
-				char *t = realloc(k->strs, nc);
-				if (!t) {
-					err = ENOMEM;
-					goto out;
-				}
-				k->strs = t;
-				scap = nc;
+			rc = ARRAY_GROW(k->strs, scap, k->strs_len + nl + 1, SYM_KSYMS_MAX_STRS);
+			if (rc) {
+				err = ENOMEM;
+				goto out;
 			}
 			off = (uint32_t)k->strs_len;
 			memcpy(k->strs + off, name, nl + 1);

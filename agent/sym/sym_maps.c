@@ -1,5 +1,6 @@
 /* sym_maps.c — see sym_maps.h. */
 #include "sym_maps.h"
+#include "util.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -20,18 +21,9 @@ void sym_maps_release(struct sym_maps *m)
 
 static int add_path(struct sym_maps *m, size_t *cap, const char *p, size_t len, uint32_t *off)
 {
-	if (m->paths_len + len + 1 > *cap) {
-		size_t nc = *cap ? *cap * 2 : 4096;
-		while (nc < m->paths_len + len + 1)
-			nc *= 2;
-		if (nc > UINT32_MAX)
-			return -E2BIG;
-		char *t = realloc(m->paths, nc);
-		if (!t)
-			return -ENOMEM;
-		m->paths = t;
-		*cap = nc;
-	}
+	int rc = ARRAY_GROW(m->paths, *cap, m->paths_len + len + 1, UINT32_MAX);
+	if (rc)
+		return rc == -ENOSPC ? -E2BIG : rc;
 	memcpy(m->paths + m->paths_len, p, len);
 	m->paths[m->paths_len + len] = '\0';
 	*off = (uint32_t)m->paths_len;
@@ -73,16 +65,9 @@ int sym_maps_read(const char *path, struct sym_maps *out)
 			continue;
 		if (m.n >= SYM_MAPS_MAX)
 			break;
-		if (m.n == cap) {
-			size_t nc = cap ? cap * 2 : 64;
-			struct sym_map *t = realloc(m.v, nc * sizeof(*t));
-			if (!t) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			m.v = t;
-			cap = nc;
-		}
+		rc = ARRAY_GROW(m.v, cap, m.n + 1, SYM_MAPS_MAX);
+		if (rc)
+			goto out;
 		struct sym_map *mp = &m.v[m.n];
 		memset(mp, 0, sizeof(*mp));
 		mp->start = start;

@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "sym_elf.h"
+#include "util.h"
 
 struct pm_entry {
 	uint64_t start, size;
@@ -115,27 +116,10 @@ struct sym_perfmap *sym_perfmap_load(const char *path)
 			dropped++;
 			continue;
 		}
-		if (m->n == cap) {
-			size_t nc = cap ? cap * 2 : 256;
-			struct pm_entry *t = realloc(m->v, nc * sizeof(*t));
-			if (!t) {
-				err = ENOMEM;
-				goto out;
-			}
-			m->v = t;
-			cap = nc;
-		}
-		if (m->strs_len + nl + 1 > scap) {
-			size_t nc = scap ? scap * 2 : 8192;
-			while (nc < m->strs_len + nl + 1)
-				nc *= 2;
-			char *t = realloc(m->strs, nc);
-			if (!t) {
-				err = ENOMEM;
-				goto out;
-			}
-			m->strs = t;
-			scap = nc;
+		if (ARRAY_GROW(m->v, cap, m->n + 1, SYM_PERFMAP_MAX_ENTRIES) ||
+		    ARRAY_GROW(m->strs, scap, m->strs_len + nl + 1, SYM_PERFMAP_MAX_BYTES)) {
+			err = ENOMEM;   /* the bounds were checked above */
+			goto out;
 		}
 		memcpy(m->strs + m->strs_len, name, nl + 1);
 		m->v[m->n++] = (struct pm_entry){ start, size, (uint32_t)m->strs_len, seq };

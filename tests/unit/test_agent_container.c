@@ -8,6 +8,7 @@
 
 #include "t.h"
 #include "container.h"
+#include "util.h"
 
 #define ID "3f4e1c2b9a8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f"
 
@@ -43,7 +44,7 @@ static const struct {
 
 T_TEST(parse_cgroup_table)
 {
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct container_info info;
 		int found = container_parse_cgroup(cases[i].text, &info);
 		T_CHECKF(found == (cases[i].kind != CONTAINER_NONE), "%s: found %d", cases[i].name, found);

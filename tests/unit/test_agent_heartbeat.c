@@ -5,6 +5,7 @@
 
 #include "fleet/heartbeat.h"
 #include "t.h"
+#include "util.h"
 
 struct parse_case {
 	const char *name;
@@ -57,7 +58,7 @@ static const struct parse_case cases[] = {
 
 T_TEST(parse_table)
 {
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		const struct parse_case *k = &cases[i];
 		struct hb_command c;
 		char err[200] = "";

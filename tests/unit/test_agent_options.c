@@ -13,6 +13,7 @@
 #include "sample/sampler.h"
 #include "sample/leafcall.h"
 #include "progress.h"
+#include "util.h"
 
 static enum opt_result parse(struct options *o, const char *line)
 {
@@ -62,7 +63,7 @@ T_TEST(options_table)
 		{ "-o", OPT_EXIT_USAGE },
 		{ "stray", OPT_EXIT_USAGE },
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct options o;
 		enum opt_result r = parse(&o, cases[i].line);
 		T_CHECKF(r == cases[i].want, "'%s': got %d want %d", cases[i].line, r, cases[i].want);
@@ -160,7 +161,7 @@ T_TEST(cpulist_table)
 		{ "", 0, -1, -1 }, { "3-1", -EINVAL, 0, 0 }, { "a", -EINVAL, 0, 0 }, { "1,,2", -EINVAL, 0, 0 },
 		{ "-1", -EINVAL, 0, 0 },
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		int cpus[16];
 		int n = hostinfo_parse_cpulist(cases[i].s, cpus, 16);
 		T_CHECKF(n == cases[i].n, "'%s': %d", cases[i].s, n);
@@ -267,7 +268,7 @@ T_TEST(after_call_forms)
 		{ { 0x90, 0x90, 0x90, 0x90, 0xff, 0x15, 0x10 }, 0, "ff 15 cut short" },
 		{ { 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0xc3 }, 0, "ret" },
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
 		T_CHECKF(leafcall_after_call(cases[i].b) == cases[i].want, "%s", cases[i].what);
 }
 

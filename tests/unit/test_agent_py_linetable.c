@@ -9,6 +9,7 @@
 
 #include "t.h"
 #include "runtime/python/py_linetable.h"
+#include "util.h"
 
 #define MAX_TAB 8192
 
@@ -117,7 +118,7 @@ T_TEST(table_edges)
 		/* truncated varint: no line rather than a wrong one */
 		{ 11, 1, { 0x80 | (13 << 3), 0x40 }, 2, 0, -1 },
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		int got = py_line_for(cases[i].minor, cases[i].first, cases[i].tab, cases[i].len,
 				      cases[i].addr);
 		T_CHECKF(got == cases[i].want, "case %zu: got %d want %d", i, got, cases[i].want);

@@ -22,6 +22,7 @@
 #include "sym/sym_perfmap.h"
 #include "sym/symbolizer.h"
 #include "t.h"
+#include "util.h"
 
 static char g_root[128]; /* fake proc root */
 
@@ -65,7 +66,7 @@ T_TEST(demangle_table)
 		{ "", "", 0 },
 	};
 	char out[256];
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		int rc = sym_demangle(cases[i].in, out, sizeof(out));
 		T_CHECKF(rc == cases[i].rc && strcmp(out, cases[i].want) == 0,
 			 "%s -> \"%s\" rc %d, want \"%s\"", cases[i].in, out, rc, cases[i].want);
@@ -114,7 +115,7 @@ T_TEST(kallsyms_fake)
 		{ 0xffffffffc0000040, NULL },
 		{ 0xffffffff80000000, NULL },        /* below everything */
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		const char *got = sym_ksyms_lookup(k, cases[i].a);
 		T_CHECKF(cases[i].want ? got && strcmp(got, cases[i].want) == 0 : got == NULL,
 			 "%llx -> %s, want %s", (unsigned long long)cases[i].a, got ? got : "NULL",

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "py_offsets.h"
+#include "util.h"
 
 #define N PY_OFF_NONE
 
@@ -47,7 +48,7 @@ static const struct py_offsets tables[] = {
 
 const struct py_offsets *py_offsets_for(unsigned minor)
 {
-	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(tables); i++)
 		if (tables[i].minor == minor)
 			return &tables[i];
 	return NULL;
@@ -87,7 +88,7 @@ int py_offsets_from_debug(const uint8_t *buf, size_t len, struct py_offsets *o)
 	/* PY_VERSION_HEX; this parser knows the 3.13 layout only, and not the free-threaded build */
 	if ((version >> 16) != 0x030D || u64_at(buf, D_FREE_THREADED))
 		return -EINVAL;
-	for (size_t i = 0; i < sizeof(idx) / sizeof(idx[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(idx); i++)
 		if (u64_at(buf, idx[i]) > (1u << 20))
 			return -EINVAL;
 	memset(o, 0, sizeof(*o));

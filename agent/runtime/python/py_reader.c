@@ -11,6 +11,7 @@
 #include "py_reader.h"
 #include "py_names.h"
 #include "py_mem.h"
+#include "util.h"
 
 #define GLIBC_PTHREAD_TID_OFF 0x2d0  /* struct pthread.tid, glibc x86_64 (before 3.11 only) */
 #define HEAD_BYTES            256    /* enough for every field we read of a tstate/frame/code */
@@ -173,7 +174,7 @@ static size_t ts_len(const struct py_offsets *o)
 	uint32_t m = o->ts_next;
 	const uint32_t f[] = { o->ts_interp, o->ts_thread_id, o->ts_native_tid, o->ts_frame,
 			       o->ts_cframe };
-	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(f); i++)
 		if (f[i] != PY_OFF_NONE && f[i] > m)
 			m = f[i];
 	return m + 8;
