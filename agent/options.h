@@ -64,11 +64,12 @@ struct options {
 
 enum opt_result { OPT_RUN = 0, OPT_EXIT_OK, OPT_EXIT_USAGE };
 
-/* Parse argv into o (defaults first). The runtime members' flags (runtime.h) are accepted
- * like the agent's own, checked by their member, and kept uninterpreted in o->runtime. Settings come from, lowest precedence first: the config
- * file (--config PATH, else $FLEETPROF_CONFIG, else /etc/fleetprof/agent.conf when it exists;
- * lines "name = value" or "name" for switches, names as the long flags), FLEETPROF_<NAME>
- * environment variables (FLEETPROF_SERVER_HOST for --server-host), then the command line.
+/* Parse argv into o (defaults first). The runtime members' flags (runtime.h) are accepted like
+ * the agent's own, checked by their member, and kept uninterpreted in o->runtime.
+ * Settings come from, lowest precedence first: the config file (--config PATH, else
+ * $FLEETPROF_CONFIG, else /etc/fleetprof/agent.conf when it exists; lines "name = value" or
+ * "name" for switches, names as the long flags), FLEETPROF_<NAME> environment variables
+ * (FLEETPROF_SERVER_HOST for --server-host), then the command line.
  * Help and version go to out; errors to err. OPT_RUN: go on; OPT_EXIT_OK: --help/--version
  * printed, exit 0; OPT_EXIT_USAGE: exit 2. Call options_release() afterwards in every case. */
 enum opt_result options_parse(struct options *o, int argc, char **argv, FILE *out, FILE *err);

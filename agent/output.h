@@ -2,7 +2,8 @@
  *   profile_<UTC time>.col  (+ symlink last_profile.col)
  *   profile_<UTC time>.html (+ symlink last_flamegraph.html) unless flame graphs are off.
  * Files are written atomically (fs_write_atomic: a temporary file, fsync'd, renamed) and symlinks
- * replaced atomically, so a reader never sees a partial file. With rotation only the newest profile (and flame graph) is kept. */
+ * replaced atomically, so a reader never sees a partial file. With rotation only the newest
+ * profile (and flame graph) is kept. */
 #ifndef FP_OUTPUT_H
 #define FP_OUTPUT_H
 

@@ -2,8 +2,8 @@
  * CPU with PERF_SAMPLE_TID | PERF_SAMPLE_CALLCHAIN, plus PERF_SAMPLE_REGS_USER (for the ABI)
  * and PERF_SAMPLE_STACK_USER (16 bytes: where the return address a frame-pointer chain skips
  * in a prologue lies), into mmap'ed ring buffers, read in-process and aggregated in user space
- * into the same struct sample_stack (source.h) the BPF sampler produces. No BPF, no perf binary. --pids
- * and the own-pid exclusion are applied in user space. Not thread-safe: one thread polls and
+ * into the same struct sample_stack (source.h) the BPF sampler produces. No BPF, no perf binary.
+ * --pids and the own-pid exclusion are applied in user space. Not thread-safe: one thread polls and
  * drains. */
 #ifndef FP_PERFEV_H
 #define FP_PERFEV_H

@@ -142,7 +142,7 @@ static const char *bpf_take(struct pyrt *p, struct proc *pr)
 	return NULL;
 }
 
-/* Which processes BPF serves, after the pyrt_scan: the active ones, unless BPF cannot (auto: the
+/* Which processes BPF serves, after the scan: the active ones, unless BPF cannot (auto: the
  * reader takes them; pyperf: left to native sampling). */
 void pyrt_bpf_sync(struct pyrt *p)
 {
@@ -283,9 +283,9 @@ void pyrt_bpf_flush(struct pyrt *p)
 }
 
 /* A sample landed on a thread the BPF thread table does not know: a thread started since the
- * process's threads were last read. Read them now rather than at the next pyrt_scan, so a new thread
+ * process's threads were last read. Read them now rather than at the next scan, so a new thread
  * loses one tick of Python frames, not up to a second. A process whose unknown thread is not
- * Python at all (a native worker) would ask on every tick: its wait doubles, up to the pyrt_scan
+ * Python at all (a native worker) would ask on every tick: its wait doubles, up to the scan
  * period, while the re-reads find nothing new. Under wmu. */
 void pyrt_bpf_quick_refresh(struct pyrt *p)
 {
@@ -312,5 +312,5 @@ void pyrt_bpf_quick_refresh(struct pyrt *p)
 		pr->quick_gap_ms = QUICK_MIN_MS;
 	else if (pr->quick_gap_ms < PYRT_SCAN_MS)
 		pr->quick_gap_ms *= 2;
-	/* gone (-ESRCH) or unreadable: the next pyrt_scan decides, as for any process */
+	/* gone (-ESRCH) or unreadable: the next scan decides, as for any process */
 }

@@ -62,7 +62,7 @@ static int cmp_cpu_desc(const void *a, const void *b)
 	return x->cpu_delta < y->cpu_delta ? 1 : x->cpu_delta > y->cpu_delta ? -1 : 0;
 }
 
-/* Which attached processes are sampled (top N by CPU since the last pyrt_scan), published to mu. */
+/* Which attached processes are sampled (top N by CPU since the last scan), published to mu. */
 static void choose_active(struct pyrt *p)
 {
 	struct proc *v[PYRT_MAX_PROCS];
@@ -105,7 +105,7 @@ static void consider(struct pyrt *p, pid_t pid)
 	if (nopy_has(p, pid, start))
 		return;
 	if (process_age_s(start) < p->cfg.min_age_s)
-		return; /* too young (--min-profiling-duration): looked at again next pyrt_scan */
+		return; /* too young (--min-profiling-duration): looked at again next scan */
 	rc = py_detect(p->cfg.proc_root, pid, &t);
 	if (rc) {
 		if (rc == -ENOTSUP)

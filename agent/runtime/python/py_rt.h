@@ -117,7 +117,7 @@ struct proc *pyrt_proc_find(struct pyrt *p, pid_t pid);   /* pid 0: a free slot 
 void pyrt_proc_detach(struct pyrt *p, struct proc *pr);
 void pyrt_nopy_add(struct pyrt *p, pid_t pid, uint64_t start);
 void pyrt_scan(struct pyrt *p);          /* find, attach, choose the active ones, publish */
-void pyrt_read_all(struct pyrt *p);      /* one user-space read of the processes BPF does not serve */
+void pyrt_read_all(struct pyrt *p);      /* read the processes BPF does not serve, once */
 void pyrt_reap_gone(struct pyrt *p);     /* at a snapshot boundary: forget the exited ones */
 
 /* py_bpfserve.c: the in-BPF frame walker's side. Under wmu. */

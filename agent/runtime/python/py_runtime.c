@@ -38,7 +38,7 @@ int py_mode_parse(const char *s, enum py_mode *out)
 
 /* How long the thread may sleep after a tick: the profiling period while it reads a process
  * from user space (each tick reads its threads); BPF_TICK_MS while BPF serves processes (new
- * threads are looked for that often); else until the next flush or pyrt_scan. A host without Python
+ * threads are looked for that often); else until the next flush or scan. A host without Python
  * costs one wake-up a second, not one per sampling period. Under wmu. */
 static int64_t tick_ns(const struct pyrt *p, int64_t period_ns)
 {

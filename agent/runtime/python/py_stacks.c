@@ -63,7 +63,7 @@ static bool seen_has(const struct pyrt *p, uint32_t tid)
 	}
 }
 
-/* A stack the user-space reader read (a py_stack_fn; ctx is the struct pyrt, p->cur the process). */
+/* A stack the user-space reader read: a py_stack_fn, ctx the struct pyrt, p->cur the process. */
 int pyrt_on_reader_stack(void *ctx, pid_t tid, const char *frames, size_t len)
 {
 	struct pyrt *p = ctx;
