@@ -36,8 +36,10 @@ static const char usage_head[] =
 "      --include-idle                count samples of the idle task (swapper) too\n"
 "\n"
 "Runtimes (named frames of interpreted and JIT code; each runtime's own flags follow):\n"
-"      --min-profiling-duration SEC  skip processes younger than SEC seconds (default 10);\n"
-"                                    native sampling still sees them\n"
+"      --min-profiling-duration SEC  when finding processes host-wide, skip those younger\n"
+"                                    than SEC seconds (default 10): native sampling sees them\n"
+"                                    until then. A process named with --pids is profiled at\n"
+"                                    once\n"
 "      --max-processes-runtime-profiler N  profile only the N processes of each runtime using\n"
 "                                    the most CPU (default 0: all)\n";
 

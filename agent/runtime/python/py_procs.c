@@ -20,6 +20,21 @@ static size_t nopy_slot(pid_t pid)
 	return ((uint32_t)pid * 2654435761u) & (PYRT_NOPY_SLOTS - 1);
 }
 
+/* true the first time a skip for reason why is logged about this process */
+static bool tell_once(struct pyrt *p, pid_t pid, uint64_t start, unsigned why)
+{
+	struct pidstart *t = &p->told[nopy_slot(pid)];
+	if (t->pid != pid || t->start != start) {
+		t->pid = pid;
+		t->start = start;
+		t->told = 0;
+	}
+	if (t->told & why)
+		return false;
+	t->told |= why;
+	return true;
+}
+
 static bool nopy_has(struct pyrt *p, pid_t pid, uint64_t start)
 {
 	struct pidstart *n = &p->nopy[nopy_slot(pid)];
@@ -88,6 +103,7 @@ static void consider(struct pyrt *p, pid_t pid)
 	struct py_target t;
 	uint64_t start, cpu;
 	const char *comm = ps.comm;
+	double age;
 	int rc;
 
 	if (process_stat(p->cfg.proc_root, pid, &ps))
@@ -104,20 +120,33 @@ static void consider(struct pyrt *p, pid_t pid)
 	}
 	if (nopy_has(p, pid, start))
 		return;
-	if (process_age_s(start) < p->cfg.min_age_s)
-		return; /* too young (--min-profiling-duration): looked at again next scan */
+	/* The age filter guards discovery only: a process named with --pids is profiled at once.
+	 * A young one is looked at again at the next scan; it is said once, when it is Python
+	 * (detected then without being judged: it may still be on its way to exec'ing Python). */
+	age = process_age_s(start);
+	if (!p->cfg.npids && age < p->cfg.min_age_s) {
+		if (tell_once(p, pid, start, PYRT_TOLD_YOUNG) &&
+		    py_detect(p->cfg.proc_root, pid, &t) == 0)
+			log_info("python: process %d (%s) started %.0f s ago, less than "
+				 "--min-profiling-duration %u s: native stacks only until then",
+				 (int)pid, comm, age, p->cfg.min_age_s);
+		return;
+	}
 	rc = py_detect(p->cfg.proc_root, pid, &t);
 	if (rc) {
 		if (rc == -ENOTSUP)
 			log_info("python: process %d (%s): unsupported CPython version, left to native "
 				 "sampling", (int)pid, comm);
+		else if (rc == -ENOENT && age < p->cfg.min_age_s)
+			return;   /* named and young: it may be exec'ing Python still; next scan */
 		pyrt_nopy_add(p, pid, start);
 		return;
 	}
 	slot = pyrt_proc_find(p, 0);
 	if (!slot) {
-		log_debug("python: %d processes attached already, %d (%s) left to native sampling",
-			  PYRT_MAX_PROCS, (int)pid, comm);
+		if (tell_once(p, pid, start, PYRT_TOLD_FULL))
+			log_info("python: process %d (%s): %d processes attached already, left to "
+				 "native sampling", (int)pid, comm, PYRT_MAX_PROCS);
 		return;
 	}
 	slot->r = py_reader_new(&t, &p->ropt);

@@ -67,11 +67,17 @@ struct proc {
 	int64_t quick_gap_ms;        /* wait before the next; doubles while they find nothing */
 };
 
-/* A process remembered by pid and start time (a reused pid is another process). */
+/* A process remembered by pid and start time (a reused pid is another process), in a bounded
+ * table indexed by pid (a collision forgets the older one); told: the PYRT_TOLD_* skips logged
+ * about it (in p->told only). */
 struct pidstart {
 	pid_t pid;
+	unsigned told;
 	uint64_t start;
 };
+
+#define PYRT_TOLD_YOUNG  1u      /* younger than --min-profiling-duration (discovery) */
+#define PYRT_TOLD_FULL   2u      /* PYRT_MAX_PROCS attached already */
 
 struct pyrt {
 	struct pyrt_config cfg;
@@ -83,7 +89,8 @@ struct pyrt {
 	pthread_mutex_t smu;         /* stop and scv: wakes the thread's sleep at once */
 	pthread_cond_t scv;
 	struct proc procs[PYRT_MAX_PROCS];
-	struct pidstart *nopy;       /* known not to be (readable) Python; a hash by pid */
+	struct pidstart *nopy;       /* known not to be (readable) Python */
+	struct pidstart *told;       /* skips logged at INFO, once per process and reason */
 	uint32_t tracked[PYRT_MAX_PROCS];  /* sorted tgids of active processes, under mu */
 	size_t ntracked;
 	uint32_t perthread[PYRT_MAX_PROCS]; /* sorted tgids whose Python threads are known by tid */

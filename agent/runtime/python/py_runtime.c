@@ -143,9 +143,10 @@ static struct pyrt *pyrt_start(const struct pyrt_config *cfg)
 		memcpy(p->pids, cfg->pids, cfg->npids * sizeof(*p->pids));
 	}
 	p->nopy = calloc(PYRT_NOPY_SLOTS, sizeof(*p->nopy));
+	p->told = calloc(PYRT_NOPY_SLOTS, sizeof(*p->told));
 	p->seen = calloc(PYRT_SEEN_SLOTS, sizeof(*p->seen));
 	p->agg = col_agg_new(PYRT_MAX_STACKS);
-	if (!p->nopy || !p->seen || !p->agg)
+	if (!p->nopy || !p->told || !p->seen || !p->agg)
 		goto nomem;
 	p->ropt.line_numbers = cfg->line_numbers;
 	p->ropt.proc_root = p->cfg.proc_root;
@@ -191,6 +192,7 @@ static void pyrt_stop(void *rt)
 	pthread_mutex_destroy(&p->wmu);
 	col_agg_free(p->agg);
 	free(p->nopy);
+	free(p->told);
 	free(p->seen);
 	free(p->pids);
 	pthread_mutex_destroy(&p->mu);

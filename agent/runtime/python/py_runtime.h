@@ -50,8 +50,13 @@
  * samples are named and its native samples of before the exit stay dropped.
  * FLEETPROF_PYBPF_MAX_PROCS (environment, for tests) caps the processes BPF serves.
  *
- * Log levels: an embedded libpython that is not an interpreter is INFO; a process exiting is
- * DEBUG; a process whose reads keep failing is dropped with one INFO line.
+ * Named processes: --pids P attaches to P at the first scan, at start, whatever its age;
+ * --min-profiling-duration only keeps system-wide discovery away from young processes.
+ *
+ * Log levels: every process left to native sampling is said once at INFO, with the reason: too
+ * young (discovery), an unsupported CPython version, an embedded libpython that is not an
+ * interpreter, PYRT_MAX_PROCS attached already, not among --max-processes-runtime-profiler's
+ * top N, BPF cannot serve it (pyperf), reads that keep failing. A process exiting is DEBUG.
  */
 #ifndef FP_PY_RUNTIME_H
 #define FP_PY_RUNTIME_H
