@@ -71,7 +71,8 @@ static size_t sampler_map_bytes(const void *v)
 		    (size_t)s->stack_entries * STACK_ENTRY_BYTES);
 }
 
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+static int __attribute__((format(printf, 2, 0)))
+libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char line[512];
 	size_t n;

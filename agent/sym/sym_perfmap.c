@@ -49,44 +49,14 @@ static int64_t mtime_ns(const struct stat *st)
 	return (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
 }
 
-struct sym_perfmap *sym_perfmap_load(const char *path)
+/* The lines of f into m, within the bounds; sorted. 0 or an errno (ENOMEM). */
+static int read_lines(struct sym_perfmap *m, FILE *f, const char *what)
 {
-	struct sym_perfmap *m = NULL;
-	FILE *f = NULL;
 	char line[SYM_PERFMAP_MAX_LINE];
 	size_t cap = 0, scap = 0, len;
-	struct stat st;
-	int fd;
-	int err = 0;
 	uint32_t seq = 0;
 	unsigned dropped = 0;
 
-	m = calloc(1, sizeof(*m));
-	if (!m) {
-		err = ENOMEM;
-		goto out;
-	}
-	/* written by the profiled process (any user): a FIFO or a link to a device must not hang
-	 * or flood the agent */
-	fd = sym_open_regular(path, 1);
-	if (fd < 0) {
-		err = -fd;
-		goto out;
-	}
-	f = fdopen(fd, "re");
-	if (!f) {
-		err = errno;
-		close(fd);
-		goto out;
-	}
-	if (fstat(fileno(f), &st) != 0) {
-		err = errno;
-		goto out;
-	}
-	m->dev = st.st_dev;
-	m->ino = st.st_ino;
-	m->fsize = (uint64_t)st.st_size;
-	m->mtime_ns = mtime_ns(&st);
 	while (fgets(line, sizeof(line), f)) {
 		char *p = line, *end;
 		len = strlen(line);
@@ -117,18 +87,66 @@ struct sym_perfmap *sym_perfmap_load(const char *path)
 			continue;
 		}
 		if (ARRAY_GROW(m->v, cap, m->n + 1, SYM_PERFMAP_MAX_ENTRIES) ||
-		    ARRAY_GROW(m->strs, scap, m->strs_len + nl + 1, SYM_PERFMAP_MAX_BYTES)) {
-			err = ENOMEM;   /* the bounds were checked above */
-			goto out;
-		}
+		    ARRAY_GROW(m->strs, scap, m->strs_len + nl + 1, SYM_PERFMAP_MAX_BYTES))
+			return ENOMEM;   /* the bounds were checked above */
 		memcpy(m->strs + m->strs_len, name, nl + 1);
 		m->v[m->n++] = (struct pm_entry){ start, size, (uint32_t)m->strs_len, seq };
 		m->strs_len += nl + 1;
 	}
 	if (dropped)
-		log_debug("sym: %s: %u perf map lines past the bounds ignored", path, dropped);
+		log_debug("sym: %s: %u perf map lines past the bounds ignored", what, dropped);
 	if (m->n)
 		qsort(m->v, m->n, sizeof(*m->v), pm_cmp);
+	return 0;
+}
+
+struct sym_perfmap *sym_perfmap_read(FILE *f, const char *what)
+{
+	struct sym_perfmap *m = calloc(1, sizeof(*m));
+	int err = m ? read_lines(m, f, what) : ENOMEM;
+	if (err) {
+		sym_perfmap_free(m);
+		errno = err;
+		return NULL;
+	}
+	return m;
+}
+
+struct sym_perfmap *sym_perfmap_load(const char *path)
+{
+	struct sym_perfmap *m = NULL;
+	FILE *f = NULL;
+	struct stat st;
+	int fd;
+	int err = 0;
+
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		err = ENOMEM;
+		goto out;
+	}
+	/* written by the profiled process (any user): a FIFO or a link to a device must not hang
+	 * or flood the agent */
+	fd = sym_open_regular(path, 1);
+	if (fd < 0) {
+		err = -fd;
+		goto out;
+	}
+	f = fdopen(fd, "re");
+	if (!f) {
+		err = errno;
+		close(fd);
+		goto out;
+	}
+	if (fstat(fileno(f), &st) != 0) {
+		err = errno;
+		goto out;
+	}
+	m->dev = st.st_dev;
+	m->ino = st.st_ino;
+	m->fsize = (uint64_t)st.st_size;
+	m->mtime_ns = mtime_ns(&st);
+	err = read_lines(m, f, path);
 out:
 	if (f)
 		fclose(f);

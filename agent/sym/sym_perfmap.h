@@ -7,6 +7,7 @@
 #define FP_SYM_PERFMAP_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define SYM_PERFMAP_MAX_ENTRIES (1u << 20)
@@ -19,6 +20,11 @@ struct sym_perfmap;
  * are ignored (logged at debug). Caller frees with sym_perfmap_free. */
 struct sym_perfmap *sym_perfmap_load(const char *path);
 void sym_perfmap_free(struct sym_perfmap *m); /* NULL is a no-op */
+
+/* The same parser on an open stream (f is read to its end, not closed; what names it in logs):
+ * for tests and the fuzz target. The result reports no file identity (sym_perfmap_changed says
+ * "changed" for any path). NULL with errno (ENOMEM). */
+struct sym_perfmap *sym_perfmap_read(FILE *f, const char *what);
 
 /* 1 when the file at path is not the one loaded (different inode, size or mtime), 0 when
  * unchanged, -errno when it cannot be stat'ed. */
