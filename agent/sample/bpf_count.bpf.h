@@ -7,6 +7,35 @@
 #define EEXIST 17
 #endif
 
+/* The maps of the two sets, declared alike by both programs. max_entries are set by user space
+ * between open and load. Counts: key -> number of samples, one map per set (flags: 0, or
+ * BPF_F_NO_PREALLOC for maps that are mostly empty). Kernel stacks: a stack-trace map per set.
+ * Counters: n per-CPU counters for each set, [set][counter]. */
+#define COUNT_MAPS(key_type, flags, a, b)                                                   \
+	struct {                                                                            \
+		__uint(type, BPF_MAP_TYPE_HASH);                                            \
+		__uint(max_entries, 1024);                                                  \
+		__uint(map_flags, flags);                                                   \
+		__type(key, key_type);                                                      \
+		__type(value, __u64);                                                       \
+	} a SEC(".maps"), b SEC(".maps")
+
+#define COUNT_STACK_MAPS(a, b)                                                              \
+	struct {                                                                            \
+		__uint(type, BPF_MAP_TYPE_STACK_TRACE);                                     \
+		__uint(max_entries, 1024);                                                  \
+		__uint(key_size, sizeof(__u32));                                            \
+		__uint(value_size, SAMPLE_MAX_DEPTH * sizeof(__u64));                       \
+	} a SEC(".maps"), b SEC(".maps")
+
+#define COUNT_COUNTERS(name, n)                                                             \
+	struct {                                                                            \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                                    \
+		__uint(max_entries, 2 * (n));                                               \
+		__type(key, __u32);                                                         \
+		__type(value, __u64);                                                       \
+	} name SEC(".maps")
+
 /* The generation, read once per sample so that everything the sample counts lands in one set.
  * User space flips it through the mmap'ed .bss (bpfcommon_flip). */
 #define COUNT_GEN(gen) (*(volatile __u32 *)&(gen))

@@ -554,13 +554,8 @@ static size_t perfev_map_bytes(const void *v)
 }
 
 const struct sample_source_ops sample_source_perf = {
-	.name = "perf",
-	.what = "perf_event_open sampler",
-	.open = perfev_new,
-	.close = perfev_free,
-	.wait = perfev_poll,
-	.samples_so_far = perfev_samples_so_far,
-	.peek = perfev_peek,
-	.drain = perfev_drain,
+	.name = "perf", .what = "perf_event_open sampler",
+	.open = perfev_new, .close = perfev_free, .wait = perfev_poll,
+	.samples_so_far = perfev_samples_so_far, .peek = perfev_peek, .drain = perfev_drain,
 	.map_bytes = perfev_map_bytes,
 };

@@ -18,27 +18,10 @@ const volatile __u32 self_tgid = 0;
 /* The generation: even -> set a, odd -> set b. User space writes it through the mmap'ed .bss. */
 __u32 gen = 0;
 
-/* max_entries are set by user space between open and load (sampler_map_sizes). */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__type(key, struct sampler_key);
-	__type(value, __u64);
-} counts_a SEC(".maps"), counts_b SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 1024);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, SAMPLE_MAX_DEPTH * sizeof(__u64));
-} stacks_a SEC(".maps"), stacks_b SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2 * SAMPLER_CNT_MAX);   /* [gen & 1][counter] */
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
+/* Sized by user space (sampler_map_sizes). */
+COUNT_MAPS(struct sampler_key, 0, counts_a, counts_b);
+COUNT_STACK_MAPS(stacks_a, stacks_b);   /* kernel and user stacks */
+COUNT_COUNTERS(counters, SAMPLER_CNT_MAX);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

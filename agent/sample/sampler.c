@@ -292,21 +292,9 @@ static int sampler_drain(void *v, sample_fn fn, void *ctx, struct sample_counts 
 	return rc;
 }
 
-static void sampler_wait(void *v, int ms)
-{
-	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-	(void)v;   /* the kernel counts meanwhile */
-	nanosleep(&ts, NULL); /* a signal cuts it short */
-}
-
 const struct sample_source_ops sample_source_bpf = {
-	.name = "bpf",
-	.what = "BPF sampler",
-	.open = sampler_new,
-	.close = sampler_free,
-	.wait = sampler_wait,
-	.samples_so_far = sampler_samples_so_far,
-	.peek = sampler_peek,
-	.drain = sampler_drain,
+	.name = "bpf", .what = "BPF sampler",
+	.open = sampler_new, .close = sampler_free, .wait = sample_source_sleep,   /* BPF counts */
+	.samples_so_far = sampler_samples_so_far, .peek = sampler_peek, .drain = sampler_drain,
 	.map_bytes = sampler_map_bytes,
 };

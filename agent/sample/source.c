@@ -33,10 +33,10 @@ static void none_close(void *v)
 	(void)v;
 }
 
-static void none_wait(void *v, int ms)
+void sample_source_sleep(void *src, int ms)
 {
 	struct timespec ts = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000L };
-	(void)v;
+	(void)src;
 	nanosleep(&ts, NULL); /* a signal cuts it short */
 }
 
@@ -67,7 +67,7 @@ static size_t none_bytes(const void *v)
 
 static const struct sample_source_ops source_disabled = {
 	.name = "disabled", .what = "no sampler", .open = none_open, .close = none_close,
-	.wait = none_wait, .samples_so_far = none_samples, .peek = none_peek, .drain = none_drain,
+	.wait = sample_source_sleep, .samples_so_far = none_samples, .peek = none_peek, .drain = none_drain,
 	.map_bytes = none_bytes,
 };
 

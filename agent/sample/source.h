@@ -102,6 +102,9 @@ int sample_source_open(struct sample_source *src, const char *name,
 	__attribute__((warn_unused_result));
 void sample_source_close(struct sample_source *src);   /* safe on a zeroed one */
 
+/* A wait for sources that take samples in without the caller (in the kernel): just sleep. */
+void sample_source_sleep(void *src, int ms);
+
 /* The sources, in order of preference (NULL-terminated), for tests and --help. */
 extern const struct sample_source_ops *const sample_sources[];
 

@@ -34,13 +34,7 @@ struct {
 	__type(value, __u64);
 } threads SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
-	__uint(map_flags, BPF_F_NO_PREALLOC);   /* memory only for what is counted */
-	__type(key, struct pybpf_key);
-	__type(value, __u64);
-} counts_a SEC(".maps"), counts_b SEC(".maps");
+COUNT_MAPS(struct pybpf_key, BPF_F_NO_PREALLOC, counts_a, counts_b);   /* memory for what counts */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -50,19 +44,8 @@ struct {
 	__type(value, struct pybpf_stack);
 } pystacks_a SEC(".maps"), pystacks_b SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, 1024);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, SAMPLE_MAX_DEPTH * sizeof(__u64));
-} kstacks_a SEC(".maps"), kstacks_b SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 2 * PYBPF_CNT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} counters SEC(".maps");
+COUNT_STACK_MAPS(kstacks_a, kstacks_b);
+COUNT_COUNTERS(counters, PYBPF_CNT_MAX);
 
 /* scratch: the stack being walked (too big for the BPF stack) */
 struct {

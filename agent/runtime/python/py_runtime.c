@@ -269,13 +269,7 @@ static void *py_start(const struct runtime_config *rc)
 }
 
 const struct runtime_ops py_runtime_ops = {
-	.name = "python",
-	.flags = py_flags,
-	.help = py_help,
-	.check_flag = py_check_flag,
-	.start = py_start,
-	.stop = pyrt_stop,
-	.owns_thread = pyrt_owns_thread,
-	.drain = pyrt_drain,
-	.get_stats = pyrt_get_stats,
+	.name = "python", .flags = py_flags, .help = py_help, .check_flag = py_check_flag,
+	.start = py_start, .stop = pyrt_stop, .owns_thread = pyrt_owns_thread,
+	.drain = pyrt_drain, .get_stats = pyrt_get_stats,
 };
