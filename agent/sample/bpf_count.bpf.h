@@ -40,6 +40,17 @@
  * User space flips it through the mmap'ed .bss (bpfcommon_flip). */
 #define COUNT_GEN(gen) (*(volatile __u32 *)&(gen))
 
+/* The head of a sample's key (bpf_common.h): who was sampled (pid_tgid as the helper returns
+ * it), and its kernel stack in kstacks, the stack map of the sample's set. */
+static __always_inline void count_key_head(struct sample_key_head *h, __u64 pid_tgid, void *ctx,
+					   void *kstacks)
+{
+	h->tgid = pid_tgid >> 32;
+	h->pid = (__u32)pid_tgid;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	h->kern_stack_id = bpf_get_stackid(ctx, kstacks, 0);
+}
+
 /* counters[(g & 1) * n + idx] += 1 in a per-CPU array: no atomics needed. */
 static __always_inline void count_bump(void *counters, __u32 g, __u32 idx, __u32 n)
 {

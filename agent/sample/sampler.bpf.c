@@ -88,7 +88,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	__u32 tgid = id >> 32;
 	__u32 pid = (__u32)id;
 	struct sampler_key key = {};
-	void *counts;
+	void *counts, *stacks;
 	__u32 g;
 
 	if (!include_idle && pid == 0)
@@ -101,18 +101,10 @@ int sample(struct bpf_perf_event_data *ctx)
 	/* one generation for the whole sample: counters, stacks and counts land in one set */
 	g = COUNT_GEN(gen);
 	bump(g, SAMPLER_CNT_SAMPLES);
-	key.h.tgid = tgid;
-	key.h.pid = pid;
-	bpf_get_current_comm(key.h.comm, sizeof(key.h.comm));
-	if (g & 1) {
-		key.h.kern_stack_id = bpf_get_stackid(ctx, &stacks_b, 0);
-		key.user_stack_id = bpf_get_stackid(ctx, &stacks_b, BPF_F_USER_STACK);
-		counts = &counts_b;
-	} else {
-		key.h.kern_stack_id = bpf_get_stackid(ctx, &stacks_a, 0);
-		key.user_stack_id = bpf_get_stackid(ctx, &stacks_a, BPF_F_USER_STACK);
-		counts = &counts_a;
-	}
+	counts = g & 1 ? (void *)&counts_b : (void *)&counts_a;
+	stacks = g & 1 ? (void *)&stacks_b : (void *)&stacks_a;
+	count_key_head(&key.h, id, ctx, stacks);
+	key.user_stack_id = bpf_get_stackid(ctx, stacks, BPF_F_USER_STACK);
 	if (key.h.kern_stack_id < 0)
 		note_stack_err(g, key.h.kern_stack_id);
 	if (key.user_stack_id < 0)

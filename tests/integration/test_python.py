@@ -82,6 +82,22 @@ def split_share(stacks, comm):
     return a, b, native, order_ok
 
 
+def check_split(stacks, comm, what, tol=5, min_samples=250):
+    """The 3:1 split of comm's worker() within tol points (widened for small samples), worker
+    the caller of hot_a/hot_b, and no native samples left for the process."""
+    a, b, native, order_ok = split_share(stacks, comm)
+    check(a + b >= min_samples, "%s: only %d samples of hot_a/hot_b: %s" % (
+        what, a + b, sorted(stacks.items(), key=lambda kv: -kv[1])[:3]))
+    share = 100.0 * a / (a + b)
+    tol = split_tolerance(a + b, tol)
+    check(abs(share - 75) <= tol, "%s: hot_a got %.1f%% of %d samples, want 75 +- %.1f" % (
+        what, share, a + b, tol))
+    check(order_ok, "%s: worker is not the caller of hot_a/hot_b" % what)
+    check(native == 0, "%s: %d native samples kept for a Python process" % (what, native))
+    print("# %s: hot_a %.1f%% of %d samples" % (what, share, a + b))
+    sys.stdout.flush()
+
+
 def run_pair(s, vers, exes):
     need_root_bpf()
     procs = {}
@@ -98,36 +114,30 @@ def run_pair(s, vers, exes):
     check(rc == 0, "agent exited %d: %s" % (rc, err[-1500:]))
     stacks = load(os.path.join(out, "last_profile.col"))
     for m in vers:
-        comm = "python3.%d" % m
-        a, b, native, order_ok = split_share(stacks, comm)
-        check(a + b >= 250, "3.%d: only %d samples of hot_a/hot_b: %s" % (
-            m, a + b, sorted(stacks.items(), key=lambda kv: -kv[1])[:3]))
-        share = 100.0 * a / (a + b)
-        tol = split_tolerance(a + b)
-        check(abs(share - 75) <= tol, "3.%d: hot_a got %.1f%% of %d samples, want 75 +- %.1f" % (
-            m, share, a + b, tol))
-        check(order_ok, "3.%d: worker is not the caller of hot_a/hot_b" % m)
-        check(native == 0, "3.%d: %d native samples kept for a Python process" % (m, native))
-        print("# 3.%d: hot_a %.1f%% of %d samples" % (m, share, a + b))
-        sys.stdout.flush()
+        check_split(stacks, "python3.%d" % m, "3.%d" % m)
 
 
-def make_tests():
-    exes = pythons()
+def suite_tests(exes, run_pair, others, prefix=""):
+    """The tests of a Python suite: run_pair(s, pair, exes) for each pair of installed versions
+    (the 3:1 split), then each f(s, exes) of others; names start with prefix."""
     tests = []
     vers = sorted(exes)
     for i in range(0, len(vers), 2):
-        pair = vers[i:i + 2]
-
-        def t(s, pair=pair):
+        def t(s, pair=vers[i:i + 2]):
             run_pair(s, pair, exes)
-        t.__name__ = "split_3_1_" + "_".join("3%d" % m for m in pair)
+        t.__name__ = prefix + "split_3_1_" + "_".join("3%d" % m for m in vers[i:i + 2])
         tests.append(t)
-    tests.append(lambda s: behaviours(s, exes))
-    tests[-1].__name__ = "threads_unshare_exit_embedded_lines"
-    tests.append(lambda s: age_filter_guards_discovery_only(s, exes))
-    tests[-1].__name__ = "pids_profiled_at_once_age_guards_discovery"
+    for f in others:
+        def t(s, f=f):
+            f(s, exes)
+        t.__name__ = prefix + f.__name__
+        tests.append(t)
     return tests
+
+
+def make_tests():
+    return suite_tests(pythons(), run_pair, (threads_unshare_exit_embedded_lines,
+                                             pids_profiled_at_once_age_guards_discovery))
 
 
 EMBED_C = r"""
@@ -144,7 +154,7 @@ int main(void) {
 """
 
 
-def behaviours(s, exes):
+def threads_unshare_exit_embedded_lines(s, exes):
     need_root_bpf()
     if shutil.which("unshare") is None or shutil.which("cc") is None:
         raise Exception("needs unshare and cc")
@@ -211,7 +221,7 @@ def behaviours(s, exes):
     check("ERROR" not in err, "errors logged: %s" % [l for l in err.splitlines() if "ERROR" in l])
 
 
-def age_filter_guards_discovery_only(s, exes):
+def pids_profiled_at_once_age_guards_discovery(s, exes):
     """A Python process 2 s old, named with --pids under a 60 s age filter, gets Python frames
     from the start (issue 9 point 6). Host-wide, the same filter leaves it to native sampling and
     says so once at INFO, with the reason."""

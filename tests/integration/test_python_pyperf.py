@@ -23,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from agentlib import Suite, check, finish, need_root_bpf, agent_env, cpu_ticks, CLK_TCK
-from test_python import pythons, load, split_share, split_tolerance, SPLIT
+from test_python import pythons, load, check_split, suite_tests, SPLIT
 
 FREQ = 199
 DUR = 12   # enough samples (about 1,200+ per process) that +-5 points is about 4 sigma
@@ -72,20 +72,6 @@ def run_agent(s, pids, mode, dur=DUR, extra=(), env=None):
     check(rc == 0, "agent exited %d: %s" % (rc, err[-1500:]))
     check("ERROR" not in err, "errors logged: %s" % [l for l in err.splitlines() if "ERROR" in l])
     return load(os.path.join(out, "last_profile.col")), err
-
-
-def check_split(stacks, comm, what, tol=5, min_samples=250):
-    a, b, native, order_ok = split_share(stacks, comm)
-    check(a + b >= min_samples, "%s: only %d samples of hot_a/hot_b: %s" % (
-        what, a + b, sorted(stacks.items(), key=lambda kv: -kv[1])[:3]))
-    share = 100.0 * a / (a + b)
-    tol = split_tolerance(a + b, tol)
-    check(abs(share - 75) <= tol, "%s: hot_a got %.1f%% of %d samples, want 75 +- %.1f" % (
-        what, share, a + b, tol))
-    check(order_ok, "%s: worker is not the caller of hot_a/hot_b" % what)
-    check(native == 0, "%s: %d native samples kept for a Python process" % (what, native))
-    print("# %s: hot_a %.1f%% of %d samples" % (what, share, a + b))
-    sys.stdout.flush()
 
 
 def bpf_line(err, pid):
@@ -344,24 +330,10 @@ def native_thread_pyspy(s, exes):
 
 
 def make_tests():
-    exes = pythons()
-    tests = []
-    vers = sorted(exes)
-    for i in range(0, len(vers), 2):
-        pair = vers[i:i + 2]
-
-        def t(s, pair=pair):
-            run_pair(s, pair, exes)
-        t.__name__ = "pyperf_split_3_1_" + "_".join("3%d" % m for m in pair)
-        tests.append(t)
-    for f in (kernel_below_python, exit_mid_run, fallback_per_process, own_pid_namespace,
-              own_pid_namespace_pyspy,
-              skip_pyperf_above, new_threads, native_thread, native_thread_pyspy):
-        def t(s, f=f):
-            f(s, exes)
-        t.__name__ = "pyperf_" + f.__name__
-        tests.append(t)
-    return tests
+    return suite_tests(pythons(), run_pair,
+                       (kernel_below_python, exit_mid_run, fallback_per_process, own_pid_namespace,
+                        own_pid_namespace_pyspy, skip_pyperf_above, new_threads, native_thread,
+                        native_thread_pyspy), prefix="pyperf_")
 
 
 if __name__ == "__main__":

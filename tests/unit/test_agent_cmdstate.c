@@ -7,27 +7,20 @@
 
 #include "fleet/cmdstate.h"
 #include "t.h"
+#include "agent_fixtures.h"
 
 static char dir[64];
 
 static void fresh_dir(void)
 {
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (dir[0] && system(cmd) != 0)
-		return;
-	snprintf(dir, sizeof(dir), "/tmp/fp-cmdstate-XXXXXX");
-	if (!mkdtemp(dir))
-		dir[0] = '\0';
+	fixture_tmpdir(dir, sizeof(dir), "fp-cmdstate-");
 }
 
 T_TEST(forward_only_and_persisted)
 {
 	fresh_dir();
 	struct cmdstate *cs = cmdstate_open(dir, 10);
-	T_CHECK(cs != NULL);
-	if (!cs)
-		return;
+	T_REQUIRE(cs != NULL);
 	T_CHECK(cmdstate_get(cs, "a") == CMD_UNKNOWN);
 	T_CHECK(cmdstate_set(cs, "a", CMD_RECEIVED) == 0);
 	T_CHECK(cmdstate_set(cs, "a", CMD_EXECUTED) == 0);
@@ -37,9 +30,7 @@ T_TEST(forward_only_and_persisted)
 	cmdstate_free(cs);
 
 	cs = cmdstate_open(dir, 10);   /* as after kill -9 + restart */
-	T_CHECK(cs != NULL);
-	if (!cs)
-		return;
+	T_REQUIRE(cs != NULL);
 	T_CHECK(cmdstate_get(cs, "a") == CMD_EXECUTED);
 	T_CHECK(cmdstate_get(cs, "b") == CMD_RECEIVED);
 	T_CHECK(cmdstate_count(cs) == 2);
@@ -55,9 +46,7 @@ T_TEST(cap_keeps_newest)
 	fresh_dir();
 	struct cmdstate *cs = cmdstate_open(dir, 3);
 	char id[16];
-	T_CHECK(cs != NULL);
-	if (!cs)
-		return;
+	T_REQUIRE(cs != NULL);
 	for (int i = 0; i < 5; i++) {
 		snprintf(id, sizeof(id), "id-%d", i);
 		T_CHECK(cmdstate_set(cs, id, CMD_EXECUTED) == 0);
@@ -79,9 +68,7 @@ T_TEST(bad_ids_and_malformed_file)
 	fresh_dir();
 	struct cmdstate *cs = cmdstate_open(dir, 10);
 	char path[128], longid[100];
-	T_CHECK(cs != NULL);
-	if (!cs)
-		return;
+	T_REQUIRE(cs != NULL);
 	memset(longid, 'x', sizeof(longid) - 1);
 	longid[sizeof(longid) - 1] = '\0';
 	T_CHECK(cmdstate_set(cs, "", CMD_RECEIVED) == -EINVAL);
@@ -93,15 +80,11 @@ T_TEST(bad_ids_and_malformed_file)
 
 	snprintf(path, sizeof(path), "%s/commands.state", dir);
 	FILE *f = fopen(path, "w");
-	T_CHECK(f != NULL);
-	if (!f)
-		return;
+	T_REQUIRE(f != NULL);
 	fputs("fleetprof-commands 1\nE good-1\ngarbage\nX bad\nR good-2\nC good-1\nR bad id\n", f);
 	fclose(f);
 	cs = cmdstate_open(dir, 10);
-	T_CHECK(cs != NULL);
-	if (!cs)
-		return;
+	T_REQUIRE(cs != NULL);
 	T_CHECK(cmdstate_count(cs) == 2);
 	T_CHECK(cmdstate_get(cs, "good-1") == CMD_REPORTED);
 	T_CHECK(cmdstate_get(cs, "good-2") == CMD_RECEIVED);
@@ -113,9 +96,7 @@ T_TEST(failed_write_keeps_memory_state)
 {
 	/* a directory that does not exist: loading finds nothing, every write fails (even as root) */
 	struct cmdstate *cs = cmdstate_open("/nonexistent-fleetprof-dir/x", 2);
-	T_CHECK(cs != NULL);
-	if (!cs)
-		return;
+	T_REQUIRE(cs != NULL);
 	T_CHECK(cmdstate_set(cs, "x", CMD_RECEIVED) == -ENOENT);
 	T_CHECK(cmdstate_get(cs, "x") == CMD_UNKNOWN);
 	T_CHECK(cmdstate_count(cs) == 0);

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "t.h"
+#include "agent_fixtures.h"
 #include "container.h"
 #include "util.h"
 
@@ -110,8 +111,7 @@ T_TEST(name_of_pid_short_id_and_docker_name)
 		rmdir(cdir);
 		rmdir(droot);
 	}
-	snprintf(path, sizeof(path), "rm -rf %s", dir);
-	T_CHECK(system(path) == 0);
+	fixture_rmtree(dir);
 }
 
 T_TEST(kube_name_from_log_link)
@@ -166,8 +166,7 @@ T_TEST(name_of_pid_kubernetes_containerd)
 	roots.kube_logs = "/nonexistent";
 	T_CHECK(container_name_of_pid(proc, &roots, 42, name, sizeof(name)) == 1);
 	T_CHECKF(strcmp(name, "3f4e1c2b9a8d") == 0, "'%s'", name);
-	snprintf(path, sizeof(path), "rm -rf %s", dir);
-	T_CHECK(system(path) == 0);
+	fixture_rmtree(dir);
 }
 
 int main(void)

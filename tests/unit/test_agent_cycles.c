@@ -96,18 +96,12 @@ T_TEST(start_stop_cycles_do_not_grow)
 	ops = session_ops(&ctx);
 
 	for (int i = 0; i < warm; i++)
-		if (one_cycle(&ops, i)) {
-			T_CHECKF(0, "warm-up cycle %d failed", i);
-			return;
-		}
+		T_REQUIREF(one_cycle(&ops, i) == 0, "warm-up cycle %d failed", i);
 	fd0 = count_dir("/proc/self/fd");
 	th0 = count_dir("/proc/self/task");
 	rss0 = rss_kb();
 	for (int i = 0; i < cycles; i++)
-		if (one_cycle(&ops, warm + i)) {
-			T_CHECKF(0, "cycle %d failed", i);
-			return;
-		}
+		T_REQUIREF(one_cycle(&ops, warm + i) == 0, "cycle %d failed", i);
 	fd1 = count_dir("/proc/self/fd");
 	th1 = count_dir("/proc/self/task");
 	rss1 = rss_kb();

@@ -8,6 +8,7 @@
 
 #include "fleet/fleet.h"
 #include "t.h"
+#include "agent_fixtures.h"
 
 #define MAXREC 64
 
@@ -102,18 +103,22 @@ static struct fleet *mk(struct fake *f)
 	return fleet_new(&c);
 }
 
+/* The fleet for f, whose answers are set (n_answers is counted here). Stops the test when it
+ * cannot be made. */
+static struct fleet *open_fleet(struct fake *f)
+{
+	struct fleet *fl;
+	for (f->n_answers = 0; f->n_answers < MAXREC && f->answers[f->n_answers];)
+		f->n_answers++;
+	fl = mk(f);
+	T_REQUIRE(fl != NULL);
+	return fl;
+}
+
 static void fresh(struct fake *f)
 {
-	char cmd[100];
 	memset(f, 0, sizeof(*f));
-	if (dir[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-		if (system(cmd) != 0)
-			return;
-	}
-	snprintf(dir, sizeof(dir), "/tmp/fp-fleet-XXXXXX");
-	if (!mkdtemp(dir))
-		dir[0] = '\0';
+	fixture_tmpdir(dir, sizeof(dir), "fp-fleet-");
 }
 
 #define START(id, cont) "{\"success\":true,\"command_id\":\"" id "\",\"profiling_command\":" \
@@ -136,11 +141,7 @@ T_TEST(adhoc_runs_once_and_reports)
 	fresh(&f);
 	f.answers[0] = START("c1", "false");
 	f.answers[1] = START("c1", "false");   /* re-delivered until the report lands */
-	f.n_answers = 2;
-	struct fleet *fl = mk(&f);
-	T_CHECK(fl != NULL);
-	if (!fl)
-		return;
+	struct fleet *fl = open_fleet(&f);
 	fleet_tick(fl, 0, 1);
 	T_CHECK(f.n_began == 1 && !strcmp(f.began[0], "c1"));
 	T_CHECK(f.last_duration == 30 && f.last_frequency == 99);
@@ -159,11 +160,7 @@ T_TEST(adhoc_runs_once_and_reports)
 	struct fake g;
 	memset(&g, 0, sizeof(g));
 	g.answers[0] = START("c1", "false");
-	g.n_answers = 1;
-	fl = mk(&g);
-	T_CHECK(fl != NULL);
-	if (!fl)
-		return;
+	fl = open_fleet(&g);
 	fleet_tick(fl, 0, 1);
 	T_CHECK(g.n_began == 0);
 	T_CHECK(g.n_reports == 0);               /* it was reported before the restart */
@@ -176,11 +173,7 @@ T_TEST(adhoc_pauses_continuous_then_resumes)
 	fresh(&f);
 	f.answers[0] = START("cont", "true");
 	f.answers[1] = START("adhoc", "false");
-	f.n_answers = 2;
-	struct fleet *fl = mk(&f);
-	T_CHECK(fl != NULL);
-	if (!fl)
-		return;
+	struct fleet *fl = open_fleet(&f);
 	fleet_tick(fl, 0, 1);
 	fleet_tick(fl, 1000, 1);
 	T_CHECK(f.n_began == 2 && !strcmp(f.began[1], "adhoc"));
@@ -204,11 +197,7 @@ T_TEST(stop_wins_and_cancels_queue)
 	f.answers[1] = START("a2", "false");     /* queued behind a1 */
 	f.answers[2] = START("k1", "true");      /* waits for the ad-hoc runs */
 	f.answers[3] = STOP("s1");
-	f.n_answers = 4;
-	struct fleet *fl = mk(&f);
-	T_CHECK(fl != NULL);
-	if (!fl)
-		return;
+	struct fleet *fl = open_fleet(&f);
 	for (int i = 0; i < 4; i++)
 		fleet_tick(fl, i * 1000, 1);
 	T_CHECK(f.n_began == 1 && f.live == 0);
@@ -226,11 +215,7 @@ T_TEST(new_continuous_replaces_old)
 	fresh(&f);
 	f.answers[0] = START("k1", "true");
 	f.answers[1] = START("k2", "true");
-	f.n_answers = 2;
-	struct fleet *fl = mk(&f);
-	T_CHECK(fl != NULL);
-	if (!fl)
-		return;
+	struct fleet *fl = open_fleet(&f);
 	fleet_tick(fl, 0, 1);
 	fleet_tick(fl, 1000, 1);
 	T_CHECK(f.n_began == 2 && f.live == 1 && !strcmp(f.began[1], "k2"));
@@ -245,11 +230,7 @@ T_TEST(stop_with_nothing_running_and_other_host)
 	f.answers[0] = STOP("s0");
 	f.answers[1] = "{\"command_id\":\"x1\",\"profiling_command\":{\"command_type\":\"start\","
 		       "\"combined_config\":{\"target_hostnames\":[\"other\"]}}}";
-	f.n_answers = 2;
-	struct fleet *fl = mk(&f);
-	T_CHECK(fl != NULL);
-	if (!fl)
-		return;
+	struct fleet *fl = open_fleet(&f);
 	fleet_tick(fl, 0, 1);
 	fleet_tick(fl, 1000, 1);
 	T_CHECK(f.n_began == 0);
@@ -263,11 +244,7 @@ T_TEST(reports_retried_after_outage_and_restart)
 	struct fake f;
 	fresh(&f);
 	f.answers[0] = START("r1", "false");
-	f.n_answers = 1;
-	struct fleet *fl = mk(&f);
-	T_CHECK(fl != NULL);
-	if (!fl)
-		return;
+	struct fleet *fl = open_fleet(&f);
 	fleet_tick(fl, 0, 1);
 	f.down = 1;
 	f.finished_early = 1;
@@ -285,8 +262,7 @@ T_TEST(reports_retried_after_outage_and_restart)
 	struct fake g;
 	memset(&g, 0, sizeof(g));
 	g.answers[0] = START("r2", "true");
-	g.n_answers = 1;
-	fl = mk(&g);
+	fl = open_fleet(&g);
 	fleet_tick(fl, 0, 1);
 	T_CHECK(g.n_began == 1);
 	g.down = 1;                              /* nothing gets out */
@@ -295,11 +271,7 @@ T_TEST(reports_retried_after_outage_and_restart)
 	struct fake h;
 	memset(&h, 0, sizeof(h));
 	h.answers[0] = START("r2", "true");      /* still re-delivered by the server */
-	h.n_answers = 1;
-	fl = mk(&h);
-	T_CHECK(fl != NULL);
-	if (!fl)
-		return;
+	fl = open_fleet(&h);
 	fleet_tick(fl, 0, 1);
 	T_CHECK(h.n_began == 0);
 	T_CHECK(has_report(&h, "r2:failed:agent restarted while the command was in progress"));
@@ -313,11 +285,7 @@ T_TEST(unrunnable_command_reported_failed)
 	f.answers[0] = "{\"command_id\":\"u1\",\"profiling_command\":{\"command_type\":\"start\","
 		       "\"combined_config\":{\"duration\":999999}}}";
 	f.answers[1] = f.answers[0];   /* re-delivered: reported once, never run */
-	f.n_answers = 2;
-	struct fleet *fl = mk(&f);
-	T_CHECK(fl != NULL);
-	if (!fl)
-		return;
+	struct fleet *fl = open_fleet(&f);
 	fleet_tick(fl, 0, 1);
 	fleet_tick(fl, 1000, 1);
 	T_CHECK(f.n_began == 0);
@@ -333,11 +301,7 @@ T_TEST(begin_failure_reported)
 	fresh(&f);
 	f.fail_begin = 1;
 	f.answers[0] = START("b1", "false");
-	f.n_answers = 1;
-	struct fleet *fl = mk(&f);
-	T_CHECK(fl != NULL);
-	if (!fl)
-		return;
+	struct fleet *fl = open_fleet(&f);
 	fleet_tick(fl, 0, 1);
 	T_CHECK(has_report(&f, "b1:failed:no BPF here"));
 	fleet_free(fl);
@@ -353,9 +317,6 @@ int main(void)
 	T_RUN(reports_retried_after_outage_and_restart);
 	T_RUN(unrunnable_command_reported_failed);
 	T_RUN(begin_failure_reported);
-	char cmd[100];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		return 1;
+	fixture_rmtree(dir);
 	return t_done();
 }

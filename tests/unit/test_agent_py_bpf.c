@@ -43,9 +43,7 @@ T_TEST(kernel_frames_below_python_frames)
 	cfg.namer.user = fake_user;
 	cfg.proc_root = "/nonexistent-proc";
 	s = snapshot_new(&cfg);
-	T_CHECK(s != NULL);
-	if (!s)
-		return;
+	T_REQUIRE(s != NULL);
 	T_CHECK(snapshot_begin(s) == 0);
 	/* kernel addresses leaf first; non-leaf ones are return addresses, named at -1 */
 	T_CHECK(snapshot_add_frames(s, 7, "py", "main (a.py)_[p];leaf (a.py)_[p]\x01" "a000,b001", 3) == 0);

@@ -12,35 +12,9 @@
 #include <sys/wait.h>
 
 #include "t.h"
+#include "agent_fixtures.h"
 #include "runtime/python/py_detect.h"
 #include "runtime/python/py_reader.h"
-
-struct child {
-	pid_t pid;
-	int in_fd;          /* its stdin: closing it ends it */
-	FILE *out;
-};
-
-static int spawn(const char *exe, const char *script, struct child *c)
-{
-	int in[2], out[2];
-	if (pipe(in) || pipe(out))
-		return -1;
-	c->pid = fork();
-	if (c->pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		close(in[1]);
-		close(out[0]);
-		execl(exe, exe, script, (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	c->in_fd = in[1];
-	c->out = fdopen(out[0], "r");
-	return c->pid > 0 && c->out ? 0 : -1;
-}
 
 static int find_exe(unsigned minor, char *out, size_t n)
 {
@@ -107,7 +81,7 @@ static void one(unsigned minor)
 {
 	char exe[256], script[1024], want[2][4096], plain[4096];
 	const char *root = getenv("FLEETPROF_ROOT");
-	struct child c;
+	struct fixture_child c = { .pid = -1, .in_fd = -1 };
 	struct py_target t;
 	struct py_reader *r = NULL;
 	struct py_reader_opts o = { .line_numbers = true, .all_threads = true, .proc_root = "/proc" };
@@ -120,7 +94,7 @@ static void one(unsigned minor)
 	snprintf(script, sizeof(script), "%.900s/tests/workloads/py/stacks.py", root ? root : ".");
 	if (!realpath(script, plain))
 		T_SKIP("no %.400s", script);
-	if (spawn(exe, plain, &c))
+	if (fixture_spawn(&c, (char *[]){ exe, plain, NULL }))
 		T_SKIP("cannot start %s", exe);
 	for (int i = 0; i < 2; i++) {
 		char line[4096];
@@ -172,17 +146,14 @@ static void one(unsigned minor)
 	close(c.in_fd);
 	c.in_fd = -1;
 	waitpid(c.pid, NULL, 0);
+	c.pid = -1;
 	got_free(&g);
 	rc = py_reader_sample(r, collect, &g);
 	T_CHECKF(rc == -ESRCH, "after exit: %d", rc);
 out:
 	got_free(&g);
 	py_reader_free(r);
-	if (c.in_fd >= 0)
-		close(c.in_fd);
-	kill(c.pid, SIGKILL);
-	waitpid(c.pid, NULL, 0);
-	fclose(c.out);
+	fixture_child_end(&c, 0);
 }
 
 T_TEST(read_3_8) { one(8); }

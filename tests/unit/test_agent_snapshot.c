@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "t.h"
+#include "agent_fixtures.h"
 #include "snapshot.h"
 #include "hostinfo.h"
 #include "output.h"
@@ -105,9 +106,7 @@ T_TEST(long_kubernetes_container_name)
 	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/proc/42/cgroup", dir);
 	f = fopen(path, "w");
-	T_CHECK(f != NULL);
-	if (!f)
-		return;
+	T_REQUIRE(f != NULL);
 	fprintf(f, "0::/kubepods/burstable/pod%s/%s\n", uid, id);
 	fclose(f);
 	snprintf(path, sizeof(path), "%s/log", dir);
@@ -132,8 +131,7 @@ T_TEST(long_kubernetes_container_name)
 	T_CHECKF(strlen(want) > 160 && strncmp(c.text, want, strlen(want)) == 0, "got '%.120s...'", c.text);
 	T_CHECKF(strstr(strchr(c.text, '\n') + 1, want) != NULL, "second stack '%s'", c.text);
 	snapshot_free(s);
-	snprintf(path, sizeof(path), "rm -rf %s", dir);
-	T_CHECK(system(path) == 0);
+	fixture_rmtree(dir);
 }
 
 T_TEST(kernel_only_and_user_only_and_empty)
@@ -362,7 +360,7 @@ static int count_files(const char *dir, const char *suffix)
 
 T_TEST(output_files_symlinks_rotation)
 {
-	char dir[] = "/tmp/fp-out-XXXXXX", sub[64], link[128], target[128], cmd[128];
+	char dir[] = "/tmp/fp-out-XXXXXX", sub[64], link[128], target[128];
 	const char prof[] = "# {}\n0;;x;main 1\n";
 	struct output *o;
 	ssize_t n;
@@ -392,8 +390,7 @@ T_TEST(output_files_symlinks_rotation)
 	target[n > 0 ? n : 0] = '\0';
 	T_CHECKF(strcmp(target, "profile_2026-11-27T13-01-41Z.html") == 0, "link -> %s", target);
 	output_free(o);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	T_CHECK(system(cmd) == 0);
+	fixture_rmtree(dir);
 	T_CHECK(output_new("/proc/nonexistent/dir", true, false) == NULL);
 }
 

@@ -7,20 +7,13 @@
 
 #include "fleet/spool.h"
 #include "t.h"
+#include "agent_fixtures.h"
 
 static char dir[64];
 
 static void fresh_dir(void)
 {
-	char cmd[128];
-	if (dir[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-		if (system(cmd) != 0)
-			return;
-	}
-	snprintf(dir, sizeof(dir), "/tmp/fp-spool-XXXXXX");
-	if (!mkdtemp(dir))
-		dir[0] = '\0';
+	fixture_tmpdir(dir, sizeof(dir), "fp-spool-");
 }
 
 T_TEST(fifo_and_reopen)
@@ -28,9 +21,7 @@ T_TEST(fifo_and_reopen)
 	fresh_dir();
 	struct spool *sp = spool_open(dir, 1 << 20);
 	struct spool_item it;
-	T_CHECK(sp != NULL);
-	if (!sp)
-		return;
+	T_REQUIRE(sp != NULL);
 	T_CHECK(spool_oldest(sp, &it) == -ENOENT);
 	T_CHECK(spool_put(sp, "service=a&n=1", "one", 3, NULL) == 0);
 	T_CHECK(spool_put(sp, "service=a&n=2", "two\0bin", 7, NULL) == 0);
@@ -39,9 +30,7 @@ T_TEST(fifo_and_reopen)
 	spool_free(sp);
 
 	sp = spool_open(dir, 1 << 20);
-	T_CHECK(sp != NULL && spool_count(sp) == 2);
-	if (!sp)
-		return;
+	T_REQUIRE(sp != NULL && spool_count(sp) == 2);
 	T_CHECK(spool_oldest(sp, &it) == 0);
 	T_CHECK(strcmp(it.meta, "service=a&n=1") == 0 && it.len == 3 && memcmp(it.data, "one", 3) == 0);
 	T_CHECK(spool_remove(sp, it.seq) == 0);
@@ -64,9 +53,7 @@ T_TEST(bound_drops_oldest)
 	struct spool_item it;
 	char body[36], meta[8];
 	size_t dropped = 99;
-	T_CHECK(sp != NULL);
-	if (!sp)
-		return;
+	T_REQUIRE(sp != NULL);
 	memset(body, 'b', sizeof(body));
 	for (int i = 0; i < 5; i++) {
 		snprintf(meta, sizeof(meta), "m=%d", i);
@@ -107,9 +94,7 @@ T_TEST(malformed_and_partial_files)
 
 	struct spool *sp = spool_open(dir, 1 << 20);
 	struct spool_item it;
-	T_CHECK(sp != NULL);
-	if (!sp)
-		return;
+	T_REQUIRE(sp != NULL);
 	T_CHECK(spool_count(sp) == 2);
 	snprintf(path, sizeof(path), "%s/00000000000000000003.spool.tmp", dir);
 	T_CHECK(access(path, F_OK) != 0);           /* unfinished write removed */
@@ -158,9 +143,6 @@ int main(void)
 	T_RUN(bound_drops_oldest);
 	T_RUN(malformed_and_partial_files);
 	T_RUN(oversized_or_linked_items_are_dropped_unread);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	fixture_rmtree(dir);
 	return t_done();
 }

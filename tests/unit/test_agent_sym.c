@@ -3,6 +3,7 @@
  * proc root that copies this process's own maps — PID reuse, perf maps (parse, overlap, growth)
  * and cache eviction seen through sym_user. No root needed. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
@@ -22,6 +23,7 @@
 #include "sym/sym_perfmap.h"
 #include "sym/symbolizer.h"
 #include "t.h"
+#include "agent_fixtures.h"
 #include "util.h"
 
 static char g_root[128]; /* fake proc root */
@@ -33,13 +35,6 @@ static int write_file(const char *path, const char *text, const char *mode)
 		return -1;
 	fputs(text, f);
 	return fclose(f);
-}
-
-static void rm_rf(const char *dir)
-{
-	char cmd[512];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	(void)!system(cmd);
 }
 
 /* ---- demangling -------------------------------------------------------------------------- */
@@ -98,9 +93,7 @@ T_TEST(kallsyms_fake)
 			   "ffffffffc0000040 d mod_data\t[mymod]\n"
 			   "garbage line\n", "w") == 0);
 	struct sym_ksyms *k = sym_ksyms_load(path);
-	T_CHECK(k != NULL);
-	if (!k)
-		return;
+	T_REQUIRE(k != NULL);
 	static const struct { uint64_t a; const char *want; } cases[] = {
 		{ 0xffffffff81000000, "startup_64" }, /* alias: fewer leading underscores wins */
 		{ 0xffffffff810000ff, "startup_64" },
@@ -200,9 +193,7 @@ T_TEST(cache_count_bound_lru)
 {
 	struct sym_cache *c = sym_cache_new(3, 1 << 30);
 	struct sym_file_id id;
-	T_CHECK(c != NULL);
-	if (!c)
-		return;
+	T_REQUIRE(c != NULL);
 	for (uint64_t i = 1; i <= 3; i++) {
 		id = fid(i);
 		T_CHECK(sym_cache_put(c, &id, fake_elf(10, (uint8_t)i)) == 0);
@@ -235,9 +226,7 @@ T_TEST(cache_byte_bound)
 	/* Each entry: header + 10000 bytes of names; two fit in 25000, three do not. */
 	struct sym_cache *c = sym_cache_new(100, 25000);
 	struct sym_file_id id;
-	T_CHECK(c != NULL);
-	if (!c)
-		return;
+	T_REQUIRE(c != NULL);
 	for (uint64_t i = 1; i <= 5; i++) {
 		id = fid(i);
 		T_CHECK(sym_cache_put(c, &id, fake_elf(10000, 0)) == 0);
@@ -338,9 +327,7 @@ T_TEST(perfmap_parse_overlap)
 		"zzz 10 bad\n"
 		"3000 0 zero_size\n", "w") == 0);
 	struct sym_perfmap *m = sym_perfmap_load(path);
-	T_CHECK(m != NULL);
-	if (!m)
-		return;
+	T_REQUIRE(m != NULL);
 	T_CHECK(sym_perfmap_count(m) == 3);
 	const char *n;
 	n = sym_perfmap_lookup(m, 0x1000);
@@ -442,7 +429,7 @@ T_TEST(pid_reuse_and_forget)
 	T_CHECKF(st.lookups == 7 && st.misses == 3, "lookups %llu misses %llu",
 		 (unsigned long long)st.lookups, (unsigned long long)st.misses);
 	sym_free(s);
-	rm_rf("4242");
+	fixture_rmtree("4242");
 }
 
 T_TEST(eviction_through_sym_user)
@@ -470,9 +457,9 @@ T_TEST(eviction_through_sym_user)
 	sym_get_stats(s, &st);
 	T_CHECKF(st.processes == 2, "processes %zu", st.processes);
 	sym_free(s);
-	rm_rf("5001");
-	rm_rf("5002");
-	rm_rf("5003");
+	fixture_rmtree("5001");
+	fixture_rmtree("5002");
+	fixture_rmtree("5003");
 }
 
 T_TEST(perfmap_through_sym_user)
@@ -503,7 +490,7 @@ T_TEST(perfmap_through_sym_user)
 	T_CHECK(sym_user(s, 4343, 0x1000, out, sizeof(out)) == -ENOENT &&
 		strcmp(out, "[unknown]") == 0);
 	sym_free(s);
-	rm_rf("4343");
+	fixture_rmtree("4343");
 }
 
 /* [vdso] frames: ground truth from reading our vDSO image with elf_memory (another path than
@@ -550,8 +537,8 @@ T_TEST(vdso_frames)
 	T_CHECK(sym_user(s, 4445, 0xffffffffff600010, out, sizeof(out)) == -ENOENT);
 	T_CHECKF(strcmp(out, "[vsyscall]") == 0, "got %s", out);
 	sym_free(s);
-	rm_rf("4444");
-	rm_rf("4445");
+	fixture_rmtree("4444");
+	fixture_rmtree("4445");
 }
 
 T_TEST(process_bytes_bound)
@@ -599,10 +586,10 @@ T_TEST(process_bytes_bound)
 	sym_get_stats(s, &st);
 	T_CHECKF(st.bytes_processes <= o.max_proc_bytes, "%zu", st.bytes_processes);
 	sym_free(s);
-	rm_rf("5101");
-	rm_rf("5102");
-	rm_rf("5103");
-	rm_rf("5104");
+	fixture_rmtree("5101");
+	fixture_rmtree("5102");
+	fixture_rmtree("5103");
+	fixture_rmtree("5104");
 }
 
 /* Truncated and corrupted ELF files: load fails cleanly or gives a table lookups can use;
@@ -612,15 +599,12 @@ T_TEST(elf_garbage_inputs)
 	char src[] = "/proc/self/exe", path[256];
 	int in = open(src, O_RDONLY);
 	struct stat st;
-	T_CHECK(in >= 0 && fstat(in, &st) == 0);
-	if (in < 0)
-		return;
+	T_REQUIRE(in >= 0 && fstat(in, &st) == 0);
 	size_t len = (size_t)st.st_size;
 	char *img = malloc(len);
-	T_CHECK(img && pread(in, img, len, 0) == (ssize_t)len);
+	bool read_ok = img && pread(in, img, len, 0) == (ssize_t)len;
 	close(in);
-	if (!img)
-		return;
+	T_REQUIRE(read_ok);
 	snprintf(path, sizeof(path), "%s/garbage.elf", g_root);
 	uint64_t seed = 12345;
 	int loaded = 0;
@@ -690,6 +674,6 @@ int main(void)
 	T_RUN(elf_garbage_inputs);
 	if (chdir("/") != 0)
 		perror("chdir");
-	rm_rf(g_root);
+	fixture_rmtree(g_root);
 	return t_done();
 }

@@ -17,6 +17,7 @@
 
 #include "sym/symbolizer.h"
 #include "t.h"
+#include "agent_fixtures.h"
 
 static char g_dir[256];     /* temp dir of built fixtures; "" when they could not be built */
 static char g_why[256];     /* why not */
@@ -24,9 +25,7 @@ static char g_rust_why[256]; /* why the Rust fixture is missing, "" when built *
 static struct symbolizer *g_sym;
 
 struct child {
-	pid_t pid;
-	int in_fd;              /* child's stdin: closing it ends the child */
-	FILE *out;
+	struct fixture_child p; /* closing its stdin ends it */
 	char names[16][64];
 	uint64_t addrs[16];
 	int n;
@@ -67,8 +66,7 @@ static void build_fixtures(void)
 		 g_dir, src, src, src, src, src, src);
 	if (sh(cmd) != 0) {
 		snprintf(g_why, sizeof(g_why), "cannot build fixtures with cc/c++ from %.200s", src);
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
-		(void)!system(cmd);
+		fixture_rmtree(g_dir);
 		g_dir[0] = '\0';
 	}
 }
@@ -94,42 +92,19 @@ static void build_rust_fixture(void)
 
 static void remove_fixtures(void)
 {
-	char cmd[512];
-	if (!g_dir[0])
-		return;
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", g_dir);
-	(void)!system(cmd);
+	fixture_rmtree(g_dir);
 }
 
 /* Start argv (or g_dir/name when argv is NULL) and read its "name addr" lines (or bare "addr"
  * lines) up to "ready". */
 static int child_start_argv(struct child *c, const char *name, char *const *argv)
 {
-	int in[2], out[2];
 	char path[512], line[256];
 	memset(c, 0, sizeof(*c));
-	c->pid = -1;
 	snprintf(path, sizeof(path), "%s/%s", g_dir, name);
-	if (pipe(in) || pipe(out))
+	if (fixture_spawn(&c->p, argv ? argv : (char *[]){ path, NULL }))
 		return -1;
-	c->pid = fork();
-	if (c->pid == 0) {
-		dup2(in[0], 0);
-		dup2(out[1], 1);
-		close(in[0]); close(in[1]); close(out[0]); close(out[1]);
-		if (argv)
-			execvp(argv[0], argv);
-		else
-			execl(path, path, (char *)NULL);
-		_exit(127);
-	}
-	close(in[0]);
-	close(out[1]);
-	c->in_fd = in[1];
-	c->out = fdopen(out[0], "r");
-	if (c->pid < 0 || !c->out)
-		return -1;
-	while (fgets(line, sizeof(line), c->out)) {
+	while (fgets(line, sizeof(line), c->p.out)) {
 		char nm[64] = "", *sp;
 		unsigned long long a;
 		if (strncmp(line, "ready", 5) == 0)
@@ -156,20 +131,7 @@ static int child_start(struct child *c, const char *name)
 
 static void child_stop(struct child *c)
 {
-	if (c->in_fd > 0)
-		close(c->in_fd);
-	if (c->out)
-		fclose(c->out);
-	if (c->pid > 0) {
-		int st;
-		if (waitpid(c->pid, &st, WNOHANG) == 0) {
-			usleep(1000);
-			if (waitpid(c->pid, &st, WNOHANG) == 0) {
-				kill(c->pid, SIGKILL);
-				waitpid(c->pid, &st, 0);
-			}
-		}
-	}
+	fixture_child_end(&c->p, 2);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -185,22 +147,44 @@ static const char *addr_of(const struct child *c, const char *name, int nth)
 }
 
 /* Every named line of the child must symbolize to its name; "fp_hidden" to hidden_expect. */
+/* Start fixture name (argv NULL: the built binary; else this command line) and read its n
+ * addresses (n 0: any number); the test stops, the child reaped, when it cannot. */
+static void child_require(struct child *c, const char *name, char *const *argv, int n)
+{
+	int got;
+	if (child_start_argv(c, name, argv) == 0 && (!n || c->n == n))
+		return;
+	got = c->n;
+	child_stop(c);
+	T_REQUIREF(0, "%s: fixture did not start (%d lines)", name, got);
+}
+
+/* The two functions fixture bin prints are named exactly want[0] and want[1]. */
+static void check_two(const char *bin, const char *const want[2])
+{
+	struct child c;
+	char out[256];
+	child_require(&c, bin, NULL, 2);
+	for (int i = 0; i < 2; i++) {
+		int rc = sym_user(g_sym, c.p.pid, c.addrs[i], out, sizeof(out));
+		T_CHECKF(rc == 0 && strcmp(out, want[i]) == 0, "want \"%s\", got \"%s\"", want[i],
+			 out);
+	}
+	child_stop(&c);
+}
+
 static void check_names(const char *bin, const char *hidden_expect)
 {
 	struct child c;
 	char out[256];
 	if (!g_dir[0])
 		T_SKIP("%s", g_why);
-	if (child_start(&c, bin) != 0 || c.n != 5) {
-		T_CHECKF(0, "%s: fixture did not start (%d lines)", bin, c.n);
-		child_stop(&c);
-		return;
-	}
+	child_require(&c, bin, NULL, 5);
 	for (int i = 0; i < c.n; i++) {
 		const char *want = c.names[i];
 		if (strcmp(want, "fp_hidden") == 0)
 			want = hidden_expect;
-		int rc = sym_user(g_sym, c.pid, c.addrs[i], out, sizeof(out));
+		int rc = sym_user(g_sym, c.p.pid, c.addrs[i], out, sizeof(out));
 		T_CHECKF(strcmp(out, want) == 0, "%s: %s at %llx -> \"%s\" (rc %d)", bin, want,
 			 (unsigned long long)c.addrs[i], out, rc);
 		T_CHECKF((rc == 0) == (want[0] != '('), "%s: %s rc %d", bin, want, rc);
@@ -227,22 +211,11 @@ T_TEST(stripped_dynsym_only_and_module_fallback)
 
 T_TEST(cxx_demangled)
 {
-	struct child c;
-	char out[256];
-	static const char *want[] = { "fpns::Widget::spin(int)", "void* fpns::twice<long>(long)" };
+	static const char *const want[] = { "fpns::Widget::spin(int)",
+					    "void* fpns::twice<long>(long)" };
 	if (!g_dir[0])
 		T_SKIP("%s", g_why);
-	if (child_start(&c, "cxx") != 0 || c.n != 2) {
-		T_CHECKF(0, "cxx fixture did not start");
-		child_stop(&c);
-		return;
-	}
-	for (int i = 0; i < 2; i++) {
-		int rc = sym_user(g_sym, c.pid, c.addrs[i], out, sizeof(out));
-		T_CHECKF(rc == 0 && strcmp(out, want[i]) == 0, "want \"%s\", got \"%s\"", want[i],
-			 out);
-	}
-	child_stop(&c);
+	check_two("cxx", want);
 }
 
 T_TEST(separate_debuginfo_by_build_id)
@@ -257,15 +230,15 @@ T_TEST(separate_debuginfo_by_build_id)
 	struct symbolizer *with = sym_new(&o), *without = sym_new(NULL);
 	T_CHECK(with && without);
 	if (child_start(&c, "stripdbg") != 0 || c.n != 5) {
-		T_CHECKF(0, "stripdbg fixture did not start");
+		T_CHECKF(0, "stripdbg fixture did not start");   /* then the symbolizers are freed */
 		goto out;
 	}
 	for (int i = 0; with && without && i < c.n; i++) {
-		int rc = sym_user(with, c.pid, c.addrs[i], out, sizeof(out));
+		int rc = sym_user(with, c.p.pid, c.addrs[i], out, sizeof(out));
 		T_CHECKF(rc == 0 && strcmp(out, c.names[i]) == 0, "%s -> \"%s\"", c.names[i], out);
 		if (strcmp(c.names[i], "fixlib_where") == 0)
 			continue;
-		rc = sym_user(without, c.pid, c.addrs[i], out, sizeof(out));
+		rc = sym_user(without, c.p.pid, c.addrs[i], out, sizeof(out));
 		T_CHECKF(rc == -ENOENT && strcmp(out, "(stripdbg)") == 0, "no debuginfo: %s -> %s",
 			 c.names[i], out);
 	}
@@ -277,22 +250,10 @@ out:
 
 T_TEST(rust_legacy_demangled)
 {
-	struct child c;
-	char out[256];
-	static const char *want[] = { "rust::inner::work", "rust::inner::Holder<T>::get" };
+	static const char *const want[] = { "rust::inner::work", "rust::inner::Holder<T>::get" };
 	if (g_rust_why[0])
 		T_SKIP("%s", g_rust_why);
-	if (child_start(&c, "rust") != 0 || c.n != 2) {
-		T_CHECKF(0, "rust fixture did not start");
-		child_stop(&c);
-		return;
-	}
-	for (int i = 0; i < 2; i++) {
-		int rc = sym_user(g_sym, c.pid, c.addrs[i], out, sizeof(out));
-		T_CHECKF(rc == 0 && strcmp(out, want[i]) == 0, "want \"%s\", got \"%s\"", want[i],
-			 out);
-	}
-	child_stop(&c);
+	check_two("rust", want);
 }
 
 T_TEST(deleted_binary_via_map_files)
@@ -305,9 +266,7 @@ T_TEST(deleted_binary_via_map_files)
 		T_SKIP("map_files needs root");
 	/* A fresh symbolizer: the cache must not already know the file from the "pie" test. */
 	struct symbolizer *s = sym_new(NULL);
-	T_CHECK(s != NULL);
-	if (!s)
-		return;
+	T_REQUIRE(s != NULL);
 	if (child_start(&c, "deleted") != 0 || c.n != 5) {
 		T_CHECKF(0, "deleted fixture did not start");
 		goto out;
@@ -315,7 +274,7 @@ T_TEST(deleted_binary_via_map_files)
 	snprintf(path, sizeof(path), "%s/deleted", g_dir);
 	T_CHECK(unlink(path) == 0);
 	for (int i = 0; i < c.n; i++) {
-		int rc = sym_user(s, c.pid, c.addrs[i], out, sizeof(out));
+		int rc = sym_user(s, c.p.pid, c.addrs[i], out, sizeof(out));
 		T_CHECKF(rc == 0 && strcmp(out, c.names[i]) == 0, "%s -> \"%s\"", c.names[i], out);
 	}
 out:
@@ -329,12 +288,8 @@ T_TEST(no_mapping_is_unknown_and_exited_process)
 	char out[256];
 	if (!g_dir[0])
 		T_SKIP("%s", g_why);
-	if (child_start(&c, "pie") != 0) {
-		T_CHECKF(0, "fixture did not start");
-		child_stop(&c);
-		return;
-	}
-	pid_t pid = c.pid;
+	child_require(&c, "pie", NULL, 0);
+	pid_t pid = c.p.pid;
 	T_CHECK(sym_user(g_sym, pid, 0x10, out, sizeof(out)) == -ENOENT);
 	T_CHECKF(strcmp(out, "[unknown]") == 0, "got %s", out);
 	uint64_t a = c.addrs[1];
@@ -376,7 +331,7 @@ T_TEST(own_mount_namespace)
 	T_CHECKF(stat("/mnt/pie", &st) != 0, "the host sees the namespace's file");
 	struct symbolizer *s = sym_new(NULL);
 	for (int i = 0; s && i < c.n; i++) {
-		int rc = sym_user(s, c.pid, c.addrs[i], out, sizeof(out));
+		int rc = sym_user(s, c.p.pid, c.addrs[i], out, sizeof(out));
 		T_CHECKF(rc == 0 && strcmp(out, c.names[i]) == 0, "%s -> \"%s\"", c.names[i], out);
 	}
 	sym_free(s);

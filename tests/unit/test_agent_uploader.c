@@ -12,6 +12,7 @@
 #include "gz.h"
 #include "fleet/uploader.h"
 #include "t.h"
+#include "agent_fixtures.h"
 
 #define MAX_CALLS 64
 
@@ -87,17 +88,9 @@ static int submit(struct uploader *u, const char *text)
 
 static void fresh(struct fake *f)
 {
-	char cmd[100];
 	memset(f, 0, sizeof(*f));
 	pthread_mutex_init(&f->mu, NULL);
-	if (dir[0]) {
-		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-		if (system(cmd) != 0)
-			return;
-	}
-	snprintf(dir, sizeof(dir), "/tmp/fp-upl-XXXXXX");
-	if (!mkdtemp(dir))
-		dir[0] = '\0';
+	fixture_tmpdir(dir, sizeof(dir), "fp-upl-");
 }
 
 T_TEST(retries_in_order_and_carries_gpid)
@@ -109,9 +102,7 @@ T_TEST(retries_in_order_and_carries_gpid)
 	f.script[2] = 429;
 	f.n_script = 3;
 	struct uploader *u = mk(&f);
-	T_CHECK(u != NULL);
-	if (!u)
-		return;
+	T_REQUIRE(u != NULL);
 	T_CHECK(submit(u, "p1") == 0);
 	T_CHECK(submit(u, "p2") == 0);
 	T_CHECK(submit(u, "p3") == 0);
@@ -136,9 +127,7 @@ T_TEST(gpid_used_after_first_answer)
 	struct fake f;
 	fresh(&f);
 	struct uploader *u = mk(&f);
-	T_CHECK(u != NULL);
-	if (!u)
-		return;
+	T_REQUIRE(u != NULL);
 	T_CHECK(submit(u, "a") == 0);
 	T_CHECK(uploader_wait_idle(u, 5000) == 0);
 	T_CHECK(submit(u, "b") == 0);
@@ -155,9 +144,7 @@ T_TEST(other_4xx_dropped)
 	f.script[0] = 400;
 	f.n_script = 1;
 	struct uploader *u = mk(&f);
-	T_CHECK(u != NULL);
-	if (!u)
-		return;
+	T_REQUIRE(u != NULL);
 	T_CHECK(submit(u, "bad") == 0);
 	T_CHECK(submit(u, "good") == 0);
 	T_CHECK(uploader_wait_idle(u, 5000) == 0);
@@ -176,9 +163,7 @@ T_TEST(survives_restart_while_server_down)
 		down.script[i] = 0;
 	down.n_script = MAX_CALLS;
 	struct uploader *u = mk(&down);
-	T_CHECK(u != NULL);
-	if (!u)
-		return;
+	T_REQUIRE(u != NULL);
 	T_CHECK(submit(u, "kept-1") == 0);
 	T_CHECK(submit(u, "kept-2") == 0);
 	T_CHECK(uploader_wait_idle(u, 50) == -ETIMEDOUT);
@@ -188,9 +173,7 @@ T_TEST(survives_restart_while_server_down)
 	memset(&up, 0, sizeof(up));
 	pthread_mutex_init(&up.mu, NULL);
 	u = mk(&up);               /* same spool directory */
-	T_CHECK(u != NULL);
-	if (!u)
-		return;
+	T_REQUIRE(u != NULL);
 	T_CHECK(uploader_wait_idle(u, 5000) == 0);
 	uploader_free(u);
 	T_CHECK(up.accepted == 2);
@@ -202,9 +185,7 @@ T_TEST(non_utf8_profile_kept)
 	struct fake f;
 	fresh(&f);
 	struct uploader *u = mk(&f);
-	T_CHECK(u != NULL);
-	if (!u)
-		return;
+	T_REQUIRE(u != NULL);
 	T_CHECK(submit(u, "a;b\xff\xfe;c 1") == 0);
 	T_CHECK(uploader_wait_idle(u, 5000) == 0);
 	uploader_free(u);
@@ -231,9 +212,6 @@ int main(void)
 	T_RUN(survives_restart_while_server_down);
 	T_RUN(non_utf8_profile_kept);
 	T_RUN(urlencode);
-	char cmd[100];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		return 1;
+	fixture_rmtree(dir);
 	return t_done();
 }

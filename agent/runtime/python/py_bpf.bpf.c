@@ -131,18 +131,9 @@ int py_sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	g = COUNT_GEN(gen);
 	bump(g, PYBPF_CNT_SAMPLES);
-	key.h.tgid = tgid;
-	key.h.pid = pid;
-	bpf_get_current_comm(key.h.comm, sizeof(key.h.comm));
-	if (g & 1) {
-		key.h.kern_stack_id = bpf_get_stackid(ctx, &kstacks_b, 0);
-		counts = &counts_b;
-		pystacks = &pystacks_b;
-	} else {
-		key.h.kern_stack_id = bpf_get_stackid(ctx, &kstacks_a, 0);
-		counts = &counts_a;
-		pystacks = &pystacks_a;
-	}
+	counts = g & 1 ? (void *)&counts_b : (void *)&counts_a;
+	pystacks = g & 1 ? (void *)&pystacks_b : (void *)&pystacks_a;
+	count_key_head(&key.h, id, ctx, g & 1 ? (void *)&kstacks_b : (void *)&kstacks_a);
 
 	tsp = bpf_map_lookup_elem(&threads, &pid);
 	w.st = bpf_map_lookup_elem(&scratch, &zero);
