@@ -1,4 +1,5 @@
-/* source.c — the registered sample sources and how one is opened; see source.h. */
+/* source.c — opening a registered sample source (sources.c), and the "disabled" one; see
+ * source.h. */
 #include "source.h"
 
 #include <errno.h>
@@ -6,16 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "perfev.h"
-#include "sampler.h"
 #include "log.h"
-
-/* In order of preference: the first that opens serves when --perf-mode does not name one. */
-const struct sample_source_ops *const sample_sources[] = {
-	&sample_source_bpf,
-	&sample_source_perf,
-	NULL,
-};
 
 /* ---- "disabled": no native sampling; the profiler still runs its runtimes and snapshots ---- */
 

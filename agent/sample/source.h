@@ -2,14 +2,14 @@
  *
  * A sample source samples every CPU at the profiling frequency (PERF_COUNT_SW_CPU_CLOCK),
  * aggregates the stacks it sees per (process, thread, kernel stack, user stack), and hands them
- * to a sample_fn at each drain. Members, in order of preference (source.c, one line each):
+ * to a sample_fn at each drain. Members, in order of preference (sources.c, one line each):
  *
  *   "bpf"   sampler.h: a BPF program counts stacks in the kernel, in two map sets
  *   "perf"  perfev.h: perf_event_open ring buffers read and aggregated in user space
  *
  * plus "disabled", which samples nothing (--perf-mode disabled). The profiler opens one with
  * sample_source_open and calls it only through its ops: adding a member is its file and one
- * line in source.c.
+ * line in sources.c.
  *
  * A later unwinder that needs per-process tables (.eh_frame unwinding in BPF) is a member like
  * the others; note_process is its hook: the profiler tells the source about each process its
@@ -105,7 +105,7 @@ void sample_source_close(struct sample_source *src);   /* safe on a zeroed one *
 /* A wait for sources that take samples in without the caller (in the kernel): just sleep. */
 void sample_source_sleep(void *src, int ms);
 
-/* The sources, in order of preference (NULL-terminated), for tests and --help. */
+/* The sources, in order of preference (NULL-terminated; sources.c). */
 extern const struct sample_source_ops *const sample_sources[];
 
 #endif
