@@ -42,7 +42,7 @@ struct snapshot_config {
 	struct container_roots containers; /* name look-ups; all NULL (tests) to skip them */
 	size_t max_stacks;         /* distinct stacks per profile; 0 = 65536 */
 	size_t max_memo;           /* memoized addresses per snapshot; 0 = 131072 */
-	/* Threads whose stacks come from a runtime reader (py_runtime.h): their native samples are
+	/* Threads whose stacks come from a runtime (runtime/runtime.h): their native samples are
 	 * dropped so nothing is counted twice. NULL = keep every native sample. */
 	bool (*skip_native)(void *ctx, uint32_t tgid, uint32_t tid);
 	void *skip_ctx;
@@ -64,7 +64,7 @@ int snapshot_begin(struct snapshot *s) __attribute__((warn_unused_result));
 int snapshot_add(void *ctx, const struct sample_stack *st);
 
 /* Adds count samples of an already named stack (frames "root;...;leaf", e.g. Python frames
- * from py_runtime) of process tgid under the usual "0;<container>;<comm>" prefix. frames may
+ * from a runtime) of process tgid under the usual "0;<container>;<comm>" prefix. frames may
  * end with SNAPSHOT_KSEP and the sample's kernel stack as hex addresses, leaf first, comma
  * separated ("L," first when it was lost): they are named like snapshot_add's and go below. */
 #define SNAPSHOT_KSEP '\x01'
