@@ -1,6 +1,6 @@
-/* test_agent_py_linetable.c — line-table decoding (agent/py_linetable.c) against what each
- * installed CPython reports for the same code objects (tests/workloads/py/linetable_dump.py),
- * plus hand-made tables for the edge cases. */
+/* test_agent_py_linetable.c — line-table decoding (agent/runtime/python/py_linetable.c) against
+ * what each installed CPython reports for the same code objects
+ * (tests/workloads/py/linetable_dump.py), plus hand-made tables for the edge cases. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 """Prints, for code objects compiled from a fixed source, the raw line table and the line the
 interpreter itself reports for every instruction offset. test_agent_py_linetable decodes the raw
-table with agent/py_linetable.c and compares. Output lines:
+table with agent/runtime/python/py_linetable.c and compares. Output lines:
   CODE <minor> <firstlineno> <hex table>
   L <addr> <line>      addr in the unit the frame's lasti uses (bytes < 3.11, code units 3.11+)
 """
