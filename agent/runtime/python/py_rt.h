@@ -29,7 +29,6 @@
 
 enum py_mode { PY_MODE_AUTO = 0, PY_MODE_PYPERF, PY_MODE_PYSPY, PY_MODE_DISABLED };
 
-const char *py_mode_name(enum py_mode m);
 int py_mode_parse(const char *s, enum py_mode *out);   /* 0 or -EINVAL */
 
 struct pyrt_config {

@@ -17,14 +17,9 @@
 
 static const char *const mode_names[] = { "auto", "pyperf", "pyspy", "disabled" };
 
-const char *py_mode_name(enum py_mode m)
-{
-	return (unsigned)m < 4 ? mode_names[m] : "?";
-}
-
 int py_mode_parse(const char *s, enum py_mode *out)
 {
-	for (unsigned i = 0; i < 4; i++)
+	for (unsigned i = 0; i < ARRAY_SIZE(mode_names); i++)
 		if (!strcmp(s, mode_names[i])) {
 			*out = (enum py_mode)i;
 			return 0;
