@@ -83,8 +83,8 @@ struct runtime_ops {
 	const char *name;                             /* "python", "java", "node" */
 	const struct runtime_flag *flags;             /* ends with a NULL name; may be NULL */
 	const char *help;                             /* its --help section, "" for none */
-	/* A flag's value is acceptable? 0, or -EINVAL with err saying why (no "--flag" prefix
-	 * needed: the message is printed as is). NULL: every value is. */
+	/* Is this value of the flag in slot acceptable? 0, or -EINVAL with err saying why, flag
+	 * named (printed after "fleetprof-agent: "; the agent exits 2). NULL: every value is. */
 	int (*check_flag)(unsigned slot, const char *value, char *err, size_t errlen);
 	/* Start for one session: NULL with errno 0 when its flags (or native_off) disable it,
 	 * NULL with errno set on failure (logged by the caller; the session goes on without it). */
