@@ -9,7 +9,6 @@
 
 #include "jsonstr.h"
 #include "flamegraph.h"
-#include "http.h"
 
 struct stack {
 	const char *s;      /* in the arena, not NUL-terminated */

@@ -13,7 +13,8 @@
 
 #include "config.h"
 #include "handlers.h"
-#include "http.h"
+#include "http_server.h"
+#include "routes.h"
 #include "log.h"
 #include "store.h"
 #include "tokens.h"
@@ -235,7 +236,7 @@ int main(int argc, char **argv)
 	ho.timeout_sec = 60;
 	ho.tls_cert_pem = cert;
 	ho.tls_key_pem = key;
-	http = http_server_start(&ho, &srv);
+	http = http_server_start(&ho, &routes_dispatch, &srv);
 	if (!http) {
 		log_error("cannot listen on %s:%d: %s", cfg.bind, cfg.port, strerror(errno));
 		goto out;
