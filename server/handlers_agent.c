@@ -15,7 +15,7 @@
 #include "gz.h"
 #include "jsonv.h"
 #include "log.h"
-#include "store.h"
+#include "store/store.h"
 
 #define NAME_MAX_LEN   256
 #define ID_MAX_LEN     64

@@ -7,7 +7,7 @@
 #include "config.h"
 #include "jsonv.h"
 #include "log.h"
-#include "store.h"
+#include "store/store.h"
 
 #define NAME_MAX_LEN     256
 #define MAX_TARGETS      10000

@@ -8,7 +8,7 @@
 
 #include "handlers.h"
 #include "flamegraph.h"
-#include "store.h"
+#include "store/store.h"
 #include "timeutil.h"
 #include "log.h"
 

@@ -16,7 +16,7 @@
 #include "http_server.h"
 #include "routes.h"
 #include "log.h"
-#include "store.h"
+#include "store/store.h"
 #include "tokens.h"
 
 extern char **environ;

@@ -14,7 +14,7 @@
 #include "buf.h"
 #include "collapsed.h"
 #include "log.h"
-#include "store.h"
+#include "store/store.h"
 
 #define STACKS      2000
 #define SHARED      1600   /* stacks every host has; the rest are host-specific */

@@ -21,7 +21,7 @@
 #include "log.h"
 #include "routes.h"
 #include "static.h"
-#include "store.h"
+#include "store/store.h"
 #include "tokens.h"
 
 #define NOW 1800000000LL   /* 2027-01-15T08:00:00Z */

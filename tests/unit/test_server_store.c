@@ -9,7 +9,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
-#include "store.h"
+#include "store/store.h"
 #include "t.h"
 
 static char tdir[256], dbpath[300], schema[512];

@@ -12,7 +12,7 @@
 #include "buf.h"
 #include "collapsed.h"
 #include "log.h"
-#include "store.h"
+#include "store/store.h"
 #include "t.h"
 
 static char tdir[256], dbpath[300], schema[512];

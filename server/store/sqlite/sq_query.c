@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "store_internal.h"
+#include "sq.h"
 
 #define METRICS_MAX_ROWS 100000
 

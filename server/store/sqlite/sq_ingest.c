@@ -21,7 +21,7 @@
 #include <time.h>
 
 #include "log.h"
-#include "store_internal.h"
+#include "sq.h"
 
 #define MAX_COUNT ((uint64_t)1 << 62)
 

@@ -11,7 +11,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
-#include "store.h"
+#include "store/store.h"
 
 #define STORE_READERS     4      /* read connections in the pool */
 #define STORE_MAX_STMTS   64     /* distinct SQL texts cached per connection */

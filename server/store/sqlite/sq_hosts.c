@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "store_internal.h"
+#include "sq.h"
 
 #define HOST_STATUS_MAX 100000 /* most hosts one host_status answer lists */
 

@@ -13,7 +13,7 @@
 #include <uuid/uuid.h>
 
 #include "log.h"
-#include "store_internal.h"
+#include "sq.h"
 
 #define STORE_MAX_MIGRATIONS 256
 

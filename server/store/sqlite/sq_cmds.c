@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "store_internal.h"
+#include "sq.h"
 
 #define STORE_MAX_TARGETS 10000 /* most hosts one request creates commands for */
 #define LIST_MAX_LIMIT    1000

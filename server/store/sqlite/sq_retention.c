@@ -9,7 +9,7 @@
 #include <errno.h>
 
 #include "log.h"
-#include "store_internal.h"
+#include "sq.h"
 
 #define BATCH_PROFILES 200
 #define BATCH_ROWS     2000
