@@ -2,15 +2,16 @@
  * other handler files share (declared in handlers.h).
  */
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers.h"
 #include "flamegraph.h"
-#include "store/store.h"
-#include "timeutil.h"
+#include "handlers.h"
 #include "log.h"
+#include "store/samples.h"
+#include "timeutil.h"
 
 #define QUERY_MAX_BYTES   (256u * 1024u * 1024u)  /* stack text a query may hold */
 #define QUERY_MAX_NODES   2000000u                /* flame graph tree nodes (~80 MB of JSON) */
@@ -115,7 +116,7 @@ const char *q_str(const struct http_req *req, const char *name, size_t max_len, 
 }
 
 /* service, time range, hostname, container. 0, or 1 after answering 400. */
-static int query_filters(struct srv *s, const struct http_req *req, struct store_query *q,
+static int query_filters(struct srv *s, const struct http_req *req, struct smp_query *q,
 			 struct http_resp *resp)
 {
 	bool bad = false;
@@ -139,7 +140,7 @@ static int query_filters(struct srv *s, const struct http_req *req, struct store
 }
 
 /* Run the stack query into a collector. NULL after answering the error. */
-static struct fg *collect(struct srv *s, const struct store_query *q, struct http_resp *resp)
+static struct fg *collect(struct srv *s, const struct smp_query *q, struct http_resp *resp)
 {
 	struct fg *f = fg_new(s->max_query_stacks, QUERY_MAX_BYTES);
 	int rc;
@@ -148,7 +149,7 @@ static struct fg *collect(struct srv *s, const struct store_query *q, struct htt
 		http_resp_error(resp, 500, "out of memory");
 		return NULL;
 	}
-	rc = store_query_stacks(s->store, q, s->max_query_stacks, fg_add, f);
+	rc = s->samples->ops->query_stacks(s->samples, q, s->max_query_stacks, fg_add, f);
 	if (rc == 0)
 		return f;
 	fg_free(f);
@@ -175,7 +176,7 @@ static int write_failed(struct http_resp *resp, int rc)
 int h_flamegraph(struct srv *s, const struct http_req *req, struct http_resp *resp)
 {
 	const char *format = http_req_param(req, "format");
-	struct store_query q;
+	struct smp_query q;
 	struct fg *f;
 	bool collapsed;
 	int rc;
@@ -210,7 +211,7 @@ int h_flamegraph(struct srv *s, const struct http_req *req, struct http_resp *re
 int h_top_functions(struct srv *s, const struct http_req *req, struct http_resp *resp)
 {
 	const char *sort = http_req_param(req, "sort");
-	struct store_query q;
+	struct smp_query q;
 	int64_t limit;
 	struct fg *f;
 	bool by_total;
@@ -239,30 +240,63 @@ int h_top_functions(struct srv *s, const struct http_req *req, struct http_resp 
 	return 0;
 }
 
+static json_t *real_or_null(double v)
+{
+	return isnan(v) ? json_null() : json_real(v);
+}
+
+static int metric_row(void *ctx, const struct smp_metric *m)
+{
+	json_t *o = json_pack("{s:s, s:o, s:o, s:o}", "hostname", m->hostname, "time",
+			      json_time(m->time), "cpu_avg", real_or_null(m->cpu_avg), "mem_avg",
+			      real_or_null(m->mem_avg));
+
+	return o && !json_array_append_new(ctx, o) ? 0 : -ENOMEM;
+}
+
 int h_metrics(struct srv *s, const struct http_req *req, struct http_resp *resp)
 {
-	struct store_query q;
-	json_t *j;
+	struct smp_query q;
+	json_t *list;
+	int rc;
 
 	if (query_filters(s, req, &q, resp))
 		return 0;
-	j = store_query_metrics(s->store, &q);
-	if (!j)
-		return http_resp_error(resp, 500, "metrics query failed");
-	http_resp_json(resp, 200, j);
+	list = json_array();
+	rc = list ? s->samples->ops->metrics(s->samples, &q, metric_row, list) : -ENOMEM;
+	if (rc) {
+		log_warn("metrics query for service %s failed: %s", q.service, strerror(-rc));
+		http_resp_error(resp, 500, "metrics query failed");
+	} else {
+		http_resp_json(resp, 200, json_pack("{s:O}", "metrics", list));
+	}
+	json_decref(list);
 	return 0;
+}
+
+static int container_row(void *ctx, const struct smp_container *c)
+{
+	json_t *o = json_pack("{s:s, s:I}", "name", c->name, "samples", (json_int_t)c->samples);
+
+	return o && !json_array_append_new(ctx, o) ? 0 : -ENOMEM;
 }
 
 int h_containers(struct srv *s, const struct http_req *req, struct http_resp *resp)
 {
-	struct store_query q;
-	json_t *j;
+	struct smp_query q;
+	json_t *list;
+	int rc;
 
 	if (query_filters(s, req, &q, resp))
 		return 0;
-	j = store_list_containers(s->store, &q);
-	if (!j)
-		return http_resp_error(resp, 500, "containers query failed");
-	http_resp_json(resp, 200, j);
+	list = json_array();
+	rc = list ? s->samples->ops->containers(s->samples, &q, container_row, list) : -ENOMEM;
+	if (rc) {
+		log_warn("containers query for service %s failed: %s", q.service, strerror(-rc));
+		http_resp_error(resp, 500, "containers query failed");
+	} else {
+		http_resp_json(resp, 200, json_pack("{s:O}", "containers", list));
+	}
+	json_decref(list);
 	return 0;
 }

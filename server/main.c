@@ -98,7 +98,13 @@ static void *retention_main(void *arg)
 		int64_t cutoff = now_sec() - (int64_t)r->days * 86400, n;
 
 		pthread_mutex_unlock(&r->lock);
-		n = store_delete_before(r->store, cutoff);
+		n = r->store->samples->ops->delete_before(r->store->samples, cutoff);
+		if (n >= 0) {
+			int rc = r->store->control->ops->delete_before(r->store->control, cutoff);
+
+			if (rc)
+				n = rc;
+		}
 		if (n < 0)
 			log_warn("retention: delete failed: %s", strerror((int)-n));
 		else if (n > 0)
@@ -150,7 +156,8 @@ int main(int argc, char **argv)
 {
 	struct http_server_opts ho;
 	struct http_server *http = NULL;
-	struct store *store = NULL;
+	struct store store = { 0 };
+	struct store_options so;
 	struct retention ret;
 	bool ret_started = false;
 	struct tokens tokens;
@@ -201,15 +208,18 @@ int main(int argc, char **argv)
 	if (tokens.created)
 		log_info("generated agent and admin tokens in %s (mode 0600)", tokens.path);
 
-	store = store_open(cfg.db, cfg.schema);
-	if (!store) {
+	memset(&so, 0, sizeof(so));
+	so.schema_dir = cfg.schema;
+	rc = store_open(&store, cfg.db, NULL, &so);
+	if (rc) {
 		log_error("cannot open the database %s (schema %s): %s", cfg.db, cfg.schema,
-			  strerror(errno));
+			  strerror(-rc));
 		goto out;
 	}
 
 	memset(&srv, 0, sizeof(srv));
-	srv.store = store;
+	srv.control = store.control;
+	srv.samples = store.samples;
 	srv.cfg = &cfg;
 	srv.tokens = &tokens;
 	srv.now = now_sec;
@@ -241,7 +251,7 @@ int main(int argc, char **argv)
 		log_error("cannot listen on %s:%d: %s", cfg.bind, cfg.port, strerror(errno));
 		goto out;
 	}
-	rc = retention_start(&ret, store, cfg.retention_days);
+	rc = retention_start(&ret, &store, cfg.retention_days);
 	if (rc) {
 		log_error("cannot start the retention thread: %s", strerror(-rc));
 		goto out;
@@ -250,7 +260,7 @@ int main(int argc, char **argv)
 
 	log_info("fleetprof-server %s: bind %s:%d, db %s (schema version %d), web %s, tokens %s, "
 		 "%d threads, retention %d days", FLEETPROF_VERSION, cfg.bind,
-		 http_server_port(http), cfg.db, store_schema_version(store),
+		 http_server_port(http), cfg.db, store.control->ops->version(store.control),
 		 srv.web_root ? srv.web_root : "(none)", tokens.path[0] ? tokens.path : "(flags)",
 		 cfg.threads, cfg.retention_days);
 	fprintf(stderr, "listening on %s://%s%s%s:%d\n", cert ? "https" : "http",
@@ -267,7 +277,7 @@ out:
 	http_server_stop(http, 10000);
 	if (ret_started)
 		retention_stop(&ret);
-	store_close(store);
+	store_close(&store);
 	free(cert);
 	free(key);
 	if (exit_code == 0)

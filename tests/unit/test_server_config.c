@@ -128,9 +128,7 @@ T_TEST(help_version_ipv6)
 	T_CHECK(parse(&c, 5, six, NULL, err) == CONFIG_RUN && strcmp(c.bind, "::1") == 0 &&
 		c.port == 0);
 	m = open_memstream(&text, &len);
-	T_CHECK(m != NULL);
-	if (!m)
-		return;
+	T_REQUIRE(m != NULL);
 	config_usage(m);
 	fclose(m);
 	static const char *const vars[] = {
@@ -160,7 +158,7 @@ T_TEST(token_file_created_0600_and_reused)
 	ssize_t n;
 	int fd;
 
-	T_CHECK(mkdtemp(dir) != NULL);
+	T_REQUIRE(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/tokens", dir);
 	T_CHECK(tokens_load(&t1, path, "", NULL) == 0);
 	T_CHECK(t1.created);

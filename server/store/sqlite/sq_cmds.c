@@ -1,19 +1,20 @@
-/* store_cmds.c — profiling requests and their commands: creation with the supersede rules,
+/* sq_cmds.c — the control door's requests and commands: creation with the supersede rules,
  * completion reports, history.
  *
  * A request's status is derived from its commands: "pending" while all are pending, "sent" while
  * any is still pending or sent (and at least one went further), then "completed" when every
  * command completed, else "failed". */
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "sq.h"
+#include "util.h"
 
-#define STORE_MAX_TARGETS 10000 /* most hosts one request creates commands for */
-#define LIST_MAX_LIMIT    1000
-#define LIST_DEF_LIMIT    100
+#define LIST_DEF_LIMIT 100
 
 #define REQ_STATUS_SQL(alias)                                                                    \
 	"(SELECT CASE WHEN count(*) = sum(r.status = 'pending') THEN 'pending'"                  \
@@ -38,135 +39,97 @@ static const char SQL_INSERT_COMMAND[] =
 
 static const char *const type_names[] = { "start", "stop" };
 
-static json_t *pids_json(const int64_t *pids, size_t n)
-{
-	json_t *a = json_array();
-	for (size_t i = 0; a && i < n; i++)
-		json_array_append_new(a, json_integer(pids[i]));
-	return a;
-}
-
-/* combined_config for one host, gProfiler's shape. New reference or NULL. */
-static json_t *combined_config(const struct store_request *r, const struct store_target *t)
-{
-	json_t *cfg = json_object();
-	if (!cfg)
-		return NULL;
-	bool has_pids = t && t->pids && t->n_pids;
-	if (r->type == STORE_REQ_START) {
-		json_object_set_new(cfg, "duration", json_integer(r->duration));
-		json_object_set_new(cfg, "frequency", json_integer(r->frequency));
-		json_object_set_new(cfg, "profiling_mode",
-				    json_string(r->profiling_mode ? r->profiling_mode : "cpu"));
-		json_object_set_new(cfg, "continuous", json_boolean(r->continuous));
-	} else {
-		const char *lvl = r->stop_level ? r->stop_level : has_pids ? "process" : "host";
-		json_object_set_new(cfg, "stop_level", json_string(lvl));
-	}
-	if (has_pids)
-		json_object_set_new(cfg, "pids", pids_json(t->pids, t->n_pids));
-	if (r->extra_config && json_is_object(r->extra_config))
-		json_object_update_missing(cfg, r->extra_config);
-	return cfg;
-}
-
 static int target_cmp(const void *a, const void *b)
 {
-	const struct store_target *x = a, *y = b;
+	const struct ctl_target *x = a, *y = b;
 	return strcmp(x->hostname, y->hostname);
 }
 
-static int add_command(struct store_conn *c, const struct store_request *r, const char *req_id,
-		       const struct store_target *t, json_t *ids)
+static int add_command(struct sq_conn *c, const struct ctl_request *r, const char *req_id,
+		       const struct ctl_target *t, char cid[CTL_ID_LEN + 1])
 {
-	char cid[37];
-	char *cfg_text = NULL;
-	json_t *cfg = combined_config(r, t);
-	int rc = -ENOMEM;
-	if (!cfg)
-		goto out;
-	cfg_text = json_dumps(cfg, JSON_COMPACT);
-	if (!cfg_text)
-		goto out;
-	store_uuid(cid);
-	rc = -EIO;
-	sqlite3_stmt *st = store_stmt(c, SQL_SUPERSEDE);
+	sq_uuid(cid);
+	sqlite3_stmt *st = sq_stmt(c, SQL_SUPERSEDE);
 	if (!st)
-		goto out;
-	store_bind_text(st, 1, t->hostname);
-	store_bind_text(st, 2, cid);
+		return -EIO;
+	sq_bind_text(st, 1, t->hostname);
+	sq_bind_text(st, 2, cid);
 	sqlite3_bind_int64(st, 3, r->now);
-	store_bind_text(st, 4, type_names[r->type]);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = store_dberr(c->db, "supersede");
-		goto out;
-	}
+	sq_bind_text(st, 4, type_names[r->type]);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return sq_dberr(c->db, "supersede");
 	sqlite3_reset(st);
-	st = store_stmt(c, SQL_INSERT_COMMAND);
+	st = sq_stmt(c, SQL_INSERT_COMMAND);
 	if (!st)
-		goto out;
-	store_bind_text(st, 1, cid);
-	store_bind_text(st, 2, req_id);
-	store_bind_text(st, 3, t->hostname);
-	store_bind_text(st, 4, r->service_name);
-	store_bind_text(st, 5, type_names[r->type]);
-	store_bind_text(st, 6, cfg_text);
+		return -EIO;
+	sq_bind_text(st, 1, cid);
+	sq_bind_text(st, 2, req_id);
+	sq_bind_text(st, 3, t->hostname);
+	sq_bind_text(st, 4, r->service_name);
+	sq_bind_text(st, 5, type_names[r->type]);
+	sq_bind_text(st, 6, t->config);
 	sqlite3_bind_int64(st, 7, r->now);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = store_dberr(c->db, "insert command");
-		goto out;
-	}
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return sq_dberr(c->db, "insert command");
 	sqlite3_reset(st);
-	rc = json_array_append_new(ids, json_string(cid)) ? -ENOMEM : 0;
+	return 0;
+}
+
+/* The hosts of the service heard from recently, each with the request's host_config, into
+ * *targets (malloc'd) and *names (their strings, malloc'd). */
+static int recent_hosts(struct sq_conn *c, const struct ctl_request *r, struct ctl_target **targets,
+			char ***names, size_t *n)
+{
+	sqlite3_stmt *st = sq_stmt(c, SQL_RECENT_HOSTS);
+	size_t cap_t = 0, cap_n = 0;
+	int rc = -EIO, step;
+
+	if (!st)
+		return -EIO;
+	sq_bind_text(st, 1, r->service_name);
+	sqlite3_bind_int64(st, 2, r->now - r->recent_window);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW && *n < CTL_MAX_TARGETS) {
+		char *name;
+		if ((rc = ARRAY_GROW(*targets, cap_t, *n + 1, CTL_MAX_TARGETS)) ||
+		    (rc = ARRAY_GROW(*names, cap_n, *n + 1, CTL_MAX_TARGETS)))
+			goto out;
+		name = strdup(sq_text(st, 0));
+		rc = -ENOMEM;
+		if (!name)
+			goto out;
+		(*names)[*n] = name;
+		(*targets)[*n] = (struct ctl_target){ .hostname = name, .config = r->host_config };
+		(*n)++;
+	}
+	rc = step == SQLITE_DONE || step == SQLITE_ROW ? 0 : sq_dberr(c->db, "recent hosts");
 out:
-	free(cfg_text);
-	json_decref(cfg);
+	sqlite3_reset(st);
 	return rc;
 }
 
-/* The request's own parameters, kept in requests.config. */
-static char *request_config_text(const struct store_request *r)
+int sq_create_request(struct control *ctl, const struct ctl_request *r, struct ctl_created *out)
 {
-	json_t *o = json_pack("{s:s, s:b, s:I, s:I, s:s?, s:s?}", "request_type",
-			      type_names[r->type], "continuous", r->continuous, "duration",
-			      (json_int_t)r->duration, "frequency", (json_int_t)r->frequency,
-			      "profiling_mode", r->profiling_mode, "stop_level", r->stop_level);
-	if (!o)
-		return NULL;
-	if (r->extra_config && json_is_object(r->extra_config))
-		json_object_set(o, "extra", r->extra_config);
-	char *t = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(o);
-	return t;
-}
-
-int store_create_request(struct store *s, const struct store_request *r, json_t **result)
-{
-	if (!s || !r || !result || !r->service_name || !*r->service_name ||
-	    (r->type != STORE_REQ_START && r->type != STORE_REQ_STOP) ||
-	    r->n_targets > STORE_MAX_TARGETS || (r->n_targets && !r->targets))
+	if (!ctl || !r || !out || !r->service_name || !*r->service_name || !r->config ||
+	    (r->type != CTL_REQ_START && r->type != CTL_REQ_STOP) ||
+	    r->n_targets > CTL_MAX_TARGETS || (r->n_targets && !r->targets) ||
+	    (!r->n_targets && !r->host_config))
 		return -EINVAL;
 	for (size_t i = 0; i < r->n_targets; i++)
-		if (!r->targets[i].hostname || !*r->targets[i].hostname)
+		if (!r->targets[i].hostname || !*r->targets[i].hostname || !r->targets[i].config)
 			return -EINVAL;
-	*result = NULL;
+	memset(out, 0, sizeof(*out));
 
-	char req_id[37];
-	char *cfg_text = NULL, **names = NULL;
-	struct store_target *targets = NULL;
+	struct sq *s = sq_of_ctl(ctl);
+	char **names = NULL;
+	struct ctl_target *targets = NULL;
 	size_t n = 0;
-	json_t *ids = json_array();
-	struct store_conn *c = store_wlock(s);
-	int rc = -ENOMEM;
-	cfg_text = request_config_text(r);
-	if (!ids || !cfg_text)
-		goto out;
-	rc = store_begin(c);
+	struct sq_conn *c = sq_wlock(s);
+	int rc = sq_begin(c);
 	if (rc)
 		goto out;
 
 	if (r->n_targets) {
-		/* sorted copy, duplicates dropped (the first one's pids kept) */
+		/* sorted copy, duplicates dropped (the first one's config kept) */
 		rc = -ENOMEM;
 		targets = malloc(r->n_targets * sizeof(*targets));
 		if (!targets)
@@ -177,78 +140,52 @@ int store_create_request(struct store *s, const struct store_request *r, json_t 
 			if (n == 0 || strcmp(targets[n - 1].hostname, targets[i].hostname) != 0)
 				targets[n++] = targets[i];
 	} else {
-		rc = -EIO;
-		sqlite3_stmt *st = store_stmt(c, SQL_RECENT_HOSTS);
-		if (!st)
+		rc = recent_hosts(c, r, &targets, &names, &n);
+		if (rc)
 			goto out;
-		store_bind_text(st, 1, r->service_name);
-		sqlite3_bind_int64(st, 2, r->now - r->recent_window);
-		rc = -ENOMEM;
-		names = calloc(STORE_MAX_TARGETS + 1, sizeof(*names));
-		targets = calloc(STORE_MAX_TARGETS + 1, sizeof(*targets));
-		if (!names || !targets)
-			goto out;
-		int step;
-		while ((step = sqlite3_step(st)) == SQLITE_ROW && n < STORE_MAX_TARGETS) {
-			names[n] = strdup((const char *)sqlite3_column_text(st, 0));
-			if (!names[n]) {
-				sqlite3_reset(st);
-				goto out;
-			}
-			targets[n].hostname = names[n];
-			n++;
-		}
-		sqlite3_reset(st);
-		if (step != SQLITE_DONE && step != SQLITE_ROW) {
-			rc = store_dberr(c->db, "recent hosts");
-			goto out;
-		}
 	}
-	if (n == 0) {
-		rc = -ENOENT;
+	rc = -ENOENT;
+	if (n == 0)
 		goto out;
-	}
+	rc = -ENOMEM;
+	out->command_ids = calloc(n, sizeof(*out->command_ids));
+	if (!out->command_ids)
+		goto out;
 
-	store_uuid(req_id);
+	sq_uuid(out->request_id);
 	rc = -EIO;
-	sqlite3_stmt *st = store_stmt(c, SQL_INSERT_REQUEST);
+	sqlite3_stmt *st = sq_stmt(c, SQL_INSERT_REQUEST);
 	if (!st)
 		goto out;
-	store_bind_text(st, 1, req_id);
-	store_bind_text(st, 2, r->service_name);
-	store_bind_text(st, 3, type_names[r->type]);
-	store_bind_text(st, 4, cfg_text);
+	sq_bind_text(st, 1, out->request_id);
+	sq_bind_text(st, 2, r->service_name);
+	sq_bind_text(st, 3, type_names[r->type]);
+	sq_bind_text(st, 4, r->config);
 	sqlite3_bind_int64(st, 5, r->now);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		rc = store_dberr(c->db, "insert request");
+		rc = sq_dberr(c->db, "insert request");
 		goto out;
 	}
 	sqlite3_reset(st);
 	for (size_t i = 0; i < n; i++) {
-		rc = add_command(c, r, req_id, &targets[i], ids);
+		rc = add_command(c, r, out->request_id, &targets[i], out->command_ids[i]);
 		if (rc)
 			goto out;
 	}
-	rc = store_commit(c);
-	if (rc)
-		goto out;
-	char msg[128];
-	snprintf(msg, sizeof(msg), "%s request created for %zu host%s", type_names[r->type], n,
-		 n == 1 ? "" : "s");
-	*result = json_pack("{s:b, s:s, s:s, s:s, s:O}", "success", 1, "message", msg, "request_id",
-			    req_id, "status", "pending", "command_ids", ids);
-	rc = *result ? 0 : -ENOMEM;
+	rc = sq_commit(c);
+	if (!rc)
+		out->n = n;
 out:
-	if (rc)
-		store_rollback(s);
-	store_wunlock(s);
+	if (rc) {
+		sq_rollback(s);
+		ctl_created_release(out);
+	}
+	sq_wunlock(s);
 	if (names)
 		for (size_t i = 0; i < n; i++)
 			free(names[i]);
 	free(names);
 	free(targets);
-	free(cfg_text);
-	json_decref(ids);
 	return rc;
 }
 
@@ -258,22 +195,23 @@ static const char SQL_CMD_COMPLETE[] =
 	" error_message = ?5, results_path = ?6"
 	" WHERE command_id = ?1 AND status IN ('pending', 'sent')";
 
-int store_complete_command(struct store *s, const char *command_id, const char *hostname,
-			   enum store_cmd_status status, double execution_time,
-			   const char *error_message, const char *results_path, int64_t now)
+int sq_complete_command(struct control *ctl, const char *command_id, const char *hostname,
+			enum ctl_cmd_status status, double execution_time,
+			const char *error_message, const char *results_path, int64_t now)
 {
-	if (!s || !command_id || !*command_id ||
-	    (status != STORE_CMD_COMPLETED && status != STORE_CMD_FAILED))
+	if (!ctl || !command_id || !*command_id ||
+	    (status != CTL_CMD_COMPLETED && status != CTL_CMD_FAILED))
 		return -EINVAL;
-	struct store_conn *c = store_wlock(s);
-	int rc = store_begin(c);
+	struct sq *s = sq_of_ctl(ctl);
+	struct sq_conn *c = sq_wlock(s);
+	int rc = sq_begin(c);
 	if (rc)
 		goto out;
 	rc = -EIO;
-	sqlite3_stmt *st = store_stmt(c, SQL_CMD_GET);
+	sqlite3_stmt *st = sq_stmt(c, SQL_CMD_GET);
 	if (!st)
 		goto out;
-	store_bind_text(st, 1, command_id);
+	sq_bind_text(st, 1, command_id);
 	int step = sqlite3_step(st);
 	if (step == SQLITE_DONE) {
 		sqlite3_reset(st);
@@ -281,7 +219,7 @@ int store_complete_command(struct store *s, const char *command_id, const char *
 		goto out;
 	}
 	if (step != SQLITE_ROW) {
-		rc = store_dberr(c->db, "command lookup");
+		rc = sq_dberr(c->db, "command lookup");
 		goto out;
 	}
 	bool host_ok = !hostname || strcmp((const char *)sqlite3_column_text(st, 0), hostname) == 0;
@@ -293,27 +231,27 @@ int store_complete_command(struct store *s, const char *command_id, const char *
 		goto out;
 	}
 	if (!terminal) {
-		st = store_stmt(c, SQL_CMD_COMPLETE);
+		st = sq_stmt(c, SQL_CMD_COMPLETE);
 		if (!st)
 			goto out;
-		store_bind_text(st, 1, command_id);
-		store_bind_text(st, 2, status == STORE_CMD_COMPLETED ? "completed" : "failed");
+		sq_bind_text(st, 1, command_id);
+		sq_bind_text(st, 2, status == CTL_CMD_COMPLETED ? "completed" : "failed");
 		sqlite3_bind_int64(st, 3, now);
 		if (execution_time == execution_time && execution_time >= 0)
 			sqlite3_bind_double(st, 4, execution_time);
-		store_bind_text(st, 5, error_message);
-		store_bind_text(st, 6, results_path);
+		sq_bind_text(st, 5, error_message);
+		sq_bind_text(st, 6, results_path);
 		if (sqlite3_step(st) != SQLITE_DONE) {
-			rc = store_dberr(c->db, "completing command");
+			rc = sq_dberr(c->db, "completing command");
 			goto out;
 		}
 		sqlite3_reset(st);
 	}
-	rc = store_commit(c);
+	rc = sq_commit(c);
 out:
 	if (rc)
-		store_rollback(s);
-	store_wunlock(s);
+		sq_rollback(s);
+	sq_wunlock(s);
 	return rc;
 }
 
@@ -340,139 +278,107 @@ static const char SQL_COUNT_3[] =
 	"SELECT count(*) FROM commands WHERE hostname = ?1 AND service_name = ?2";
 static const char *const sql_count[4] = { SQL_COUNT_0, SQL_COUNT_1, SQL_COUNT_2, SQL_COUNT_3 };
 
-static json_t *command_row(sqlite3_stmt *st)
+static int command_row(sqlite3_stmt *st, ctl_cmd_fn fn, void *ctx)
 {
-	json_t *o = json_object();
-	if (!o)
-		return NULL;
-	static const char *const names[] = { "command_id", "request_id", "hostname",
-					     "service_name", "command_type", "status",
-					     "request_status" };
-	for (int i = 0; i < 7; i++)
-		json_object_set_new(o, names[i], store_json_col(st, i));
-	const char *cfg = (const char *)sqlite3_column_text(st, 7);
-	json_t *cj = cfg ? json_loads(cfg, 0, NULL) : NULL;
-	json_object_set_new(o, "combined_config", cj ? cj : json_null());
-	json_object_set_new(o, "created_at", store_json_time(sqlite3_column_int64(st, 8)));
-	json_object_set_new(o, "sent_at", store_json_time(sqlite3_column_int64(st, 9)));
-	json_object_set_new(o, "completed_at", store_json_time(sqlite3_column_int64(st, 10)));
-	json_object_set_new(o, "execution_time", store_json_col(st, 11));
-	json_object_set_new(o, "error_message", store_json_col(st, 12));
-	json_object_set_new(o, "results_path", store_json_col(st, 13));
-	return o;
+	struct ctl_cmd_row r = {
+		.command_id = sq_text(st, 0), .request_id = sq_text(st, 1),
+		.hostname = sq_text(st, 2), .service_name = sq_text(st, 3),
+		.command_type = sq_text(st, 4), .status = sq_text(st, 5),
+		.request_status = sq_text(st, 6), .config = sq_text(st, 7),
+		.created_at = sqlite3_column_int64(st, 8), .sent_at = sqlite3_column_int64(st, 9),
+		.completed_at = sqlite3_column_int64(st, 10), .execution_time = sq_real(st, 11),
+		.error_message = sq_text(st, 12), .results_path = sq_text(st, 13),
+	};
+	return fn(ctx, &r);
 }
 
-json_t *store_list_commands(struct store *s, const char *hostname, const char *service,
-			    int64_t limit, int64_t offset)
+int sq_list_commands(struct control *ctl, const char *hostname, const char *service, int64_t limit,
+		     int64_t offset, int64_t *total, ctl_cmd_fn fn, void *ctx)
 {
-	if (!s)
-		return NULL;
+	if (!ctl || !total || !fn)
+		return -EINVAL;
 	if (limit <= 0)
 		limit = LIST_DEF_LIMIT;
-	if (limit > LIST_MAX_LIMIT)
-		limit = LIST_MAX_LIMIT;
+	if (limit > CTL_MAX_LIST)
+		limit = CTL_MAX_LIST;
 	if (offset < 0)
 		offset = 0;
-	int v = (hostname ? 1 : 0) | (service ? 2 : 0);
-	json_t *res = NULL, *list = json_array();
-	int64_t total = 0;
-	struct store_conn *c = store_rget(s);
-	sqlite3_stmt *st = store_stmt(c, sql_count[v]);
-	if (!st || !list)
+	int v = (hostname ? 1 : 0) | (service ? 2 : 0), rc = -EIO, step;
+	struct sq *s = sq_of_ctl(ctl);
+	struct sq_conn *c = sq_rget(s);
+	sqlite3_stmt *st = sq_stmt(c, sql_count[v]);
+	if (!st)
 		goto out;
-	store_bind_text(st, 1, hostname);
-	store_bind_text(st, 2, service);
+	sq_bind_text(st, 1, hostname);
+	sq_bind_text(st, 2, service);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		store_dberr(c->db, "count commands");
+		rc = sq_dberr(c->db, "count commands");
 		goto out;
 	}
-	total = sqlite3_column_int64(st, 0);
+	*total = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	st = store_stmt(c, sql_list[v]);
+	st = sq_stmt(c, sql_list[v]);
 	if (!st)
 		goto out;
 	if (hostname)
-		store_bind_text(st, 1, hostname);
+		sq_bind_text(st, 1, hostname);
 	if (service)
-		store_bind_text(st, 2, service);
+		sq_bind_text(st, 2, service);
 	sqlite3_bind_int64(st, 3, limit);
 	sqlite3_bind_int64(st, 4, offset);
-	int step;
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *o = command_row(st);
-		if (!o)
-			goto out;
-		json_array_append_new(list, o);
-	}
-	if (step != SQLITE_DONE) {
-		store_dberr(c->db, "list commands");
-		goto out;
-	}
-	res = json_pack("{s:O, s:I, s:I, s:I}", "commands", list, "total", (json_int_t)total,
-			"limit", (json_int_t)limit, "offset", (json_int_t)offset);
+	rc = 0;
+	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW)
+		rc = command_row(st, fn, ctx);
+	if (!rc && step != SQLITE_DONE)
+		rc = sq_dberr(c->db, "list commands");
 out:
 	if (st)
 		sqlite3_reset(st);
-	store_rput(s, c);
-	json_decref(list);
-	if (!res)
-		errno = EIO;
-	return res;
+	sq_rput(s, c);
+	return rc;
 }
 
 static const char SQL_REQUEST[] =
 	"SELECT q.request_id, q.service_name, q.request_type, q.created_at, " REQ_STATUS_SQL("q")
 	" FROM requests q WHERE q.request_id = ?1";
-static const char SQL_REQUEST_CMDS[] =
-	"SELECT command_id FROM commands WHERE request_id = ?1 ORDER BY id";
+static const char SQL_REQUEST_CMDS[] = "SELECT count(*) FROM commands WHERE request_id = ?1";
 
-json_t *store_get_request(struct store *s, const char *request_id)
+int sq_get_request(struct control *ctl, const char *request_id, struct ctl_request_info *out)
 {
-	if (!s || !request_id) {
-		errno = EINVAL;
-		return NULL;
-	}
-	json_t *res = NULL, *ids = json_array();
-	int err = EIO;
-	struct store_conn *c = store_rget(s);
-	sqlite3_stmt *st = store_stmt(c, SQL_REQUEST);
-	if (!st || !ids)
+	if (!ctl || !request_id || !out)
+		return -EINVAL;
+	memset(out, 0, sizeof(*out));
+	struct sq *s = sq_of_ctl(ctl);
+	struct sq_conn *c = sq_rget(s);
+	sqlite3_stmt *st = sq_stmt(c, SQL_REQUEST);
+	int rc = -EIO, step;
+	if (!st)
 		goto out;
-	store_bind_text(st, 1, request_id);
-	int step = sqlite3_step(st);
-	if (step == SQLITE_DONE) {
-		err = ENOENT;
-		goto out;
-	}
+	sq_bind_text(st, 1, request_id);
+	step = sqlite3_step(st);
 	if (step != SQLITE_ROW) {
-		store_dberr(c->db, "get request");
+		rc = step == SQLITE_DONE ? -ENOENT : sq_dberr(c->db, "get request");
 		goto out;
 	}
-	res = json_pack("{s:o, s:o, s:o, s:o, s:o}", "request_id", store_json_col(st, 0),
-			"service_name", store_json_col(st, 1), "request_type",
-			store_json_col(st, 2), "created_at",
-			store_json_time(sqlite3_column_int64(st, 3)), "status",
-			store_json_col(st, 4));
+	snprintf(out->request_id, sizeof(out->request_id), "%s", sq_text(st, 0));
+	snprintf(out->service_name, sizeof(out->service_name), "%s", sq_text(st, 1));
+	snprintf(out->request_type, sizeof(out->request_type), "%s", sq_text(st, 2));
+	out->created_at = sqlite3_column_int64(st, 3);
+	snprintf(out->status, sizeof(out->status), "%s", sq_text(st, 4));
 	sqlite3_reset(st);
-	st = store_stmt(c, SQL_REQUEST_CMDS);
-	if (!res || !st)
-		goto fail;
-	store_bind_text(st, 1, request_id);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(ids, store_json_col(st, 0));
-	if (step != SQLITE_DONE)
-		goto fail;
-	json_object_set(res, "command_ids", ids);
-	goto out;
-fail:
-	json_decref(res);
-	res = NULL;
+	st = sq_stmt(c, SQL_REQUEST_CMDS);
+	if (!st)
+		goto out;
+	sq_bind_text(st, 1, request_id);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = sq_dberr(c->db, "request commands");
+		goto out;
+	}
+	out->n_commands = (size_t)sqlite3_column_int64(st, 0);
+	rc = 0;
 out:
 	if (st)
 		sqlite3_reset(st);
-	store_rput(s, c);
-	json_decref(ids);
-	if (!res)
-		errno = err;
-	return res;
+	sq_rput(s, c);
+	return rc;
 }
