@@ -254,26 +254,6 @@ static int metric_row(void *ctx, const struct smp_metric *m)
 	return o && !json_array_append_new(ctx, o) ? 0 : -ENOMEM;
 }
 
-int h_metrics(struct srv *s, const struct http_req *req, struct http_resp *resp)
-{
-	struct smp_query q;
-	json_t *list;
-	int rc;
-
-	if (query_filters(s, req, &q, resp))
-		return 0;
-	list = json_array();
-	rc = list ? s->samples->ops->metrics(s->samples, &q, metric_row, list) : -ENOMEM;
-	if (rc) {
-		log_warn("metrics query for service %s failed: %s", q.service, strerror(-rc));
-		http_resp_error(resp, 500, "metrics query failed");
-	} else {
-		http_resp_json(resp, 200, json_pack("{s:O}", "metrics", list));
-	}
-	json_decref(list);
-	return 0;
-}
-
 static int container_row(void *ctx, const struct smp_container *c)
 {
 	json_t *o = json_pack("{s:s, s:I}", "name", c->name, "samples", (json_int_t)c->samples);
@@ -281,7 +261,19 @@ static int container_row(void *ctx, const struct smp_container *c)
 	return o && !json_array_append_new(ctx, o) ? 0 : -ENOMEM;
 }
 
-int h_containers(struct srv *s, const struct http_req *req, struct http_resp *resp)
+static int list_metrics(struct srv *s, const struct smp_query *q, json_t *list)
+{
+	return s->samples->ops->metrics(s->samples, q, metric_row, list);
+}
+
+static int list_containers(struct srv *s, const struct smp_query *q, json_t *list)
+{
+	return s->samples->ops->containers(s->samples, q, container_row, list);
+}
+
+/* {key: [...]} from a query's rows. */
+static int answer_list(struct srv *s, const struct http_req *req, struct http_resp *resp,
+		       const char *key, int (*fill)(struct srv *, const struct smp_query *, json_t *))
 {
 	struct smp_query q;
 	json_t *list;
@@ -290,13 +282,23 @@ int h_containers(struct srv *s, const struct http_req *req, struct http_resp *re
 	if (query_filters(s, req, &q, resp))
 		return 0;
 	list = json_array();
-	rc = list ? s->samples->ops->containers(s->samples, &q, container_row, list) : -ENOMEM;
+	rc = list ? fill(s, &q, list) : -ENOMEM;
 	if (rc) {
-		log_warn("containers query for service %s failed: %s", q.service, strerror(-rc));
-		http_resp_error(resp, 500, "containers query failed");
+		log_warn("%s query for service %s failed: %s", key, q.service, strerror(-rc));
+		http_resp_error(resp, 500, "%s query failed", key);
 	} else {
-		http_resp_json(resp, 200, json_pack("{s:O}", "containers", list));
+		http_resp_json(resp, 200, json_pack("{s:O}", key, list));
 	}
 	json_decref(list);
 	return 0;
+}
+
+int h_metrics(struct srv *s, const struct http_req *req, struct http_resp *resp)
+{
+	return answer_list(s, req, resp, "metrics", list_metrics);
+}
+
+int h_containers(struct srv *s, const struct http_req *req, struct http_resp *resp)
+{
+	return answer_list(s, req, resp, "containers", list_containers);
 }

@@ -11,7 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "config.h"
+#include "fsutil.h"
 #include "handlers.h"
 #include "http_server.h"
 #include "routes.h"
@@ -41,40 +43,25 @@ static int make_parent_dirs(const char *path)
 	if (!slash || slash == dir)
 		return 0;
 	*slash = 0;
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	return fs_mkdir_p(dir, 0755);
 }
 
-static char *read_small_file(const char *path)
+/* A PEM file, whole (malloc'd), or NULL with errno set. */
+static char *read_pem(const char *path)
 {
-	char *data = NULL;
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct buf b;
+	int rc;
 
-	if (fd < 0)
+	buf_init(&b, TLS_FILE_MAX);
+	rc = fs_read_file_at(AT_FDCWD, path, TLS_FILE_MAX, 0, &b);
+	if (!rc && b.len == 0)
+		rc = -EINVAL;
+	if (rc) {
+		buf_release(&b);
+		errno = -rc;
 		return NULL;
-	if (fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size > TLS_FILE_MAX) {
-		errno = EINVAL;
-		goto out;
 	}
-	data = calloc(1, (size_t)st.st_size + 1);
-	if (data && read(fd, data, (size_t)st.st_size) != st.st_size) {
-		free(data);
-		data = NULL;
-		errno = EIO;
-	}
-out:
-	close(fd);
-	return data;
+	return buf_steal(&b, NULL);
 }
 
 /* ---- retention ---- */
@@ -230,8 +217,8 @@ int main(int argc, char **argv)
 		log_warn("--web %s: %s; serving a placeholder page at /", cfg.web, strerror(errno));
 
 	if (cfg.tls_cert[0]) {
-		cert = read_small_file(cfg.tls_cert);
-		key = read_small_file(cfg.tls_key);
+		cert = read_pem(cfg.tls_cert);
+		key = read_pem(cfg.tls_key);
 		if (!cert || !key) {
 			log_error("cannot read --tls-cert %s / --tls-key %s: %s", cfg.tls_cert,
 				  cfg.tls_key, strerror(errno));
@@ -260,7 +247,7 @@ int main(int argc, char **argv)
 
 	log_info("fleetprof-server %s: bind %s:%d, db %s (schema version %d), web %s, tokens %s, "
 		 "%d threads, retention %d days", FLEETPROF_VERSION, cfg.bind,
-		 http_server_port(http), cfg.db, store.control->ops->version(store.control),
+		 http_server_port(http), cfg.db, store.control->schema_version,
 		 srv.web_root ? srv.web_root : "(none)", tokens.path[0] ? tokens.path : "(flags)",
 		 cfg.threads, cfg.retention_days);
 	fprintf(stderr, "listening on %s://%s%s%s:%d\n", cert ? "https" : "http",

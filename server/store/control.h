@@ -188,9 +188,6 @@ struct control_ops {
 	 * command. 0 or -errno. */
 	int (*delete_before)(struct control *c, int64_t cutoff);
 
-	/* The schema version in use. */
-	int (*version)(struct control *c);
-
 	/* Release this door (a member serving both doors from one place closes it with the
 	 * last one). */
 	void (*close)(struct control *c);
@@ -199,6 +196,7 @@ struct control_ops {
 /* Every member's handle starts with this. */
 struct control {
 	const struct control_ops *ops;
+	int schema_version;       /* the member's schema version, set at open */
 };
 
 #endif

@@ -103,12 +103,12 @@ struct samples_ops {
 	 * Returns the number of full-resolution sample rows deleted, or -errno. */
 	int64_t (*delete_before)(struct samples *s, int64_t cutoff);
 
-	int (*version)(struct samples *s);
 	void (*close)(struct samples *s);
 };
 
 struct samples {
 	const struct samples_ops *ops;
+	int schema_version;       /* the member's schema version, set at open */
 };
 
 #endif

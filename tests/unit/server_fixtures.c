@@ -1,10 +1,13 @@
-/* server_fixtures.c — see server_fixtures.h. */
+/* server_fixtures.c — see server_fixtures.h. Uses libc, SQLite and shared/ only. */
 #include "server_fixtures.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
+
+#include "fsutil.h"
 
 const char *sfx_tmpdir(const char *prefix)
 {
@@ -27,15 +30,9 @@ int sfx_rmtree(const char *dir)
 int sfx_write(const char *dir, const char *name, const char *text)
 {
 	char p[600];
-	FILE *f;
-	int rc;
 
 	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	f = fopen(p, "w");
-	if (!f)
-		return -1;
-	rc = fputs(text, f) < 0 ? -1 : 0;
-	return fclose(f) == 0 ? rc : -1;
+	return fs_write_atomic_at(AT_FDCWD, p, text, strlen(text), 0644) ? -1 : 0;
 }
 
 const char *sfx_schema(void)

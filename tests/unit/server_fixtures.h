@@ -1,6 +1,6 @@
 /* server_fixtures.h — what the server's unit tests share: a temp directory per test, files in
- * it, and reading a SQLite database behind the store's back. Self-contained (libc and SQLite
- * only): the object is linked into every unit test. Names start with sfx_. */
+ * it, and reading a SQLite database behind the store's back. Self-contained (libc, SQLite and
+ * shared/ only): the object is linked into every unit test. Names start with sfx_. */
 #ifndef FP_SERVER_FIXTURES_H
 #define FP_SERVER_FIXTURES_H
 

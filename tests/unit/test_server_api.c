@@ -7,6 +7,7 @@
 #include <string.h>
 #include <jansson.h>
 
+#include "util.h"
 #include "t.h"
 #include "gz.h"
 #include "server_api_harness.h"
@@ -98,7 +99,7 @@ T_TEST(validation_names_the_field)
 		{ "/api/metrics/commands?offset=-1", 'd', NULL, "offset" },
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct treq t;
 		const char *m = cases[i].body ? "POST" : "GET";
 

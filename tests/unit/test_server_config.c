@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util.h"
 #include "t.h"
 #include "config.h"
 #include "tokens.h"
@@ -93,7 +94,7 @@ T_TEST(bad_values)
 		{ NULL, NULL, "FLEETPROF_BIND=::zz", "FLEETPROF_BIND" },
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		char *argv[4] = { "fleetprof-server", NULL, NULL, NULL };
 		char *env[2] = { (char *)cases[i].env, NULL };
 		struct config c;
@@ -138,7 +139,7 @@ T_TEST(help_version_ipv6)
 		"FLEETPROF_HEARTBEAT_INTERVAL", "FLEETPROF_THREADS", "FLEETPROF_TLS_CERT",
 		"FLEETPROF_TLS_KEY", "FLEETPROF_LOG_LEVEL", "--help", "--version",
 	};
-	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(vars); i++)
 		T_CHECKF(strstr(text, vars[i]) != NULL, "--help lacks %s", vars[i]);
 	free(text);
 }

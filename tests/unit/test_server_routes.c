@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <jansson.h>
 
+#include "util.h"
 #include "t.h"
 #include "server_api_harness.h"
 #include "static.h"
@@ -39,7 +40,7 @@ T_TEST(route_table)
 		{ "POST", "/index.html", 405, "GET, HEAD" },
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct http_req r = { .method = http_method_parse(cases[i].method),
 				      .path = cases[i].path };
 		char allow[64] = "x";
@@ -98,7 +99,7 @@ T_TEST(auth)
 		{ "GET", "/api/v1/flamegraph?service=x", 'g', 401 },
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct treq t;
 
 		call(&t, cases[i].method, cases[i].url, cases[i].tok, NULL, 0);
@@ -131,7 +132,7 @@ T_TEST(accept_encoding_gzip)
 		{ "gzip; q=0.000", 0 }, { "*", 1 }, { "x-gzip", 1 }, { "gzipx", 0 },
 		{ "identity, *;q=0", 0 }, { "deflate;q=0.5,gzip", 1 },
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++)
 		T_CHECKF(http_accepts_gzip(cases[i].h) == cases[i].want, "'%s'",
 			 cases[i].h ? cases[i].h : "(null)");
 }
@@ -154,7 +155,7 @@ T_TEST(param_parsing)
 	struct http_resp resp;
 	int64_t a, b;
 
-	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(times); i++) {
 		int64_t v = 0;
 		int rc = q_parse_time(times[i].s, &v);
 
@@ -213,7 +214,7 @@ T_TEST(param_parsing)
 			     { "-3", 1, 0 }, { "5x", 1, 0 }, { "", 1, 0 },
 			     { "99999999999999999999", 1, 0 } };
 
-		for (size_t i = 0; i < sizeof(lims) / sizeof(lims[0]); i++) {
+		for (size_t i = 0; i < ARRAY_SIZE(lims); i++) {
 			struct http_req r = { .n_params = 1, .params = { { "limit", lims[i].v } } };
 			int64_t v = -1;
 			int rc = q_int(&r, "limit", 100, 1, 1000, &v, &resp);
@@ -284,7 +285,7 @@ T_TEST(static_files)
 			{ "relative", -EACCES, NULL },
 		};
 
-		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 			char out[4096] = "";
 			int rc = static_resolve(real, cases[i].path, out, sizeof(out));
 			int want = cases[i].rc;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sqlite3.h>
 
+#include "util.h"
 #include "buf.h"
 #include "collapsed.h"
 #include "log.h"
@@ -198,7 +199,7 @@ T_TEST(ingest_query_exact)
 
 static const int64_t ptimes[] = { H0, H0 + 59, H0 + 60, H0 + 3599, H0 + 3600, H0 + 9000,
 				  H0 + 10800, H0 + 17999, H0 - 1 };
-#define NP (sizeof(ptimes) / sizeof(ptimes[0]))
+#define NP ARRAY_SIZE(ptimes)
 
 static int64_t fl(int64_t t, int64_t w) { return t - (((t % w) + w) % w); }
 static int64_t cl(int64_t t, int64_t w) { return fl(t, w) == t ? t : fl(t, w) + w; }
@@ -249,7 +250,7 @@ T_TEST(time_edges_minute_and_hour_buckets)
 					 H0 + 3599, H0 + 3600, H0 + 3601, H0 + 7200, H0 + 8999,
 					 H0 + 9000, H0 + 9060, H0 + 10800, H0 + 14400, H0 + 17940,
 					 H0 + 18000, H0 + 86400 };
-	size_t ne = sizeof(edges) / sizeof(edges[0]), checked = 0;
+	size_t ne = ARRAY_SIZE(edges), checked = 0;
 	char want[4096];
 	for (size_t i = 0; i < ne; i++) {
 		for (size_t j = 0; j < ne; j++) {
@@ -288,7 +289,7 @@ T_TEST(malformed_profile_stores_nothing)
 	static const char *const tables[] = { "profiles", "samples_host_m", "samples_host_h",
 					      "samples_svc_m", "samples_svc_h", "stacks", "frames",
 					      "services", "hostnames", "containers" };
-	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(tables); i++) {
 		char sql[80];
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", tables[i]);
 		T_CHECKF(sql_int(sql) == 0, "%s not empty", tables[i]);
@@ -566,7 +567,7 @@ T_TEST(containers_listed_with_samples)
 		{ NULL, H0 + 60, H0 + 120, "- 2\n-db 1\n-web 5\n" },  /* one minute bucket */
 		{ "nobody", H0, H0 + 3600, "" },
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct smp_query q = { .service = "ctr", .start = cases[i].lo, .end = cases[i].hi,
 				       .hostname = cases[i].host };
 		struct col_agg *a = col_agg_new(16);

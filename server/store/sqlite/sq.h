@@ -112,6 +112,10 @@ int sq_begin(struct sq_conn *c);     /* BEGIN IMMEDIATE */
 int sq_commit(struct sq_conn *c);
 void sq_rollback(struct sq *s);      /* on the write connection; empties the ingest caches */
 
+/* Step st to its end, calling row for each row until row returns non-zero; then reset st.
+ * 0, row's return, or -EIO (logged with what; also when st is NULL: a failed prepare). */
+int sq_rows(struct sq_conn *c, sqlite3_stmt *st, int (*row)(sqlite3_stmt *st, void *ctx),
+	    void *ctx, const char *what);
 /* Log a database error with context; returns -EIO. */
 int sq_dberr(sqlite3 *db, const char *what);
 /* Bind text, or NULL when s is NULL. */

@@ -278,8 +278,14 @@ static const char SQL_COUNT_3[] =
 	"SELECT count(*) FROM commands WHERE hostname = ?1 AND service_name = ?2";
 static const char *const sql_count[4] = { SQL_COUNT_0, SQL_COUNT_1, SQL_COUNT_2, SQL_COUNT_3 };
 
-static int command_row(sqlite3_stmt *st, ctl_cmd_fn fn, void *ctx)
+struct cmd_visit {
+	ctl_cmd_fn fn;
+	void *ctx;
+};
+
+static int command_row(sqlite3_stmt *st, void *arg)
 {
+	const struct cmd_visit *v = arg;
 	struct ctl_cmd_row r = {
 		.command_id = sq_text(st, 0), .request_id = sq_text(st, 1),
 		.hostname = sq_text(st, 2), .service_name = sq_text(st, 3),
@@ -289,51 +295,47 @@ static int command_row(sqlite3_stmt *st, ctl_cmd_fn fn, void *ctx)
 		.completed_at = sqlite3_column_int64(st, 10), .execution_time = sq_real(st, 11),
 		.error_message = sq_text(st, 12), .results_path = sq_text(st, 13),
 	};
-	return fn(ctx, &r);
+	return v->fn(v->ctx, &r);
 }
 
 int sq_list_commands(struct control *ctl, const char *hostname, const char *service, int64_t limit,
 		     int64_t offset, int64_t *total, ctl_cmd_fn fn, void *ctx)
 {
+	struct cmd_visit v = { fn, ctx };
+	struct sq *s;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	int rc = -EIO, w = (hostname ? 1 : 0) | (service ? 2 : 0);
+
 	if (!ctl || !total || !fn)
 		return -EINVAL;
-	if (limit <= 0)
-		limit = LIST_DEF_LIMIT;
-	if (limit > CTL_MAX_LIST)
-		limit = CTL_MAX_LIST;
-	if (offset < 0)
-		offset = 0;
-	int v = (hostname ? 1 : 0) | (service ? 2 : 0), rc = -EIO, step;
-	struct sq *s = sq_of_ctl(ctl);
-	struct sq_conn *c = sq_rget(s);
-	sqlite3_stmt *st = sq_stmt(c, sql_count[v]);
+	limit = limit <= 0 ? LIST_DEF_LIMIT : limit > CTL_MAX_LIST ? CTL_MAX_LIST : limit;
+	offset = offset < 0 ? 0 : offset;
+	s = sq_of_ctl(ctl);
+	c = sq_rget(s);
+	st = sq_stmt(c, sql_count[w]);
 	if (!st)
 		goto out;
 	sq_bind_text(st, 1, hostname);
 	sq_bind_text(st, 2, service);
 	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_reset(st);
 		rc = sq_dberr(c->db, "count commands");
 		goto out;
 	}
 	*total = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
-	st = sq_stmt(c, sql_list[v]);
-	if (!st)
-		goto out;
-	if (hostname)
-		sq_bind_text(st, 1, hostname);
-	if (service)
-		sq_bind_text(st, 2, service);
-	sqlite3_bind_int64(st, 3, limit);
-	sqlite3_bind_int64(st, 4, offset);
-	rc = 0;
-	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW)
-		rc = command_row(st, fn, ctx);
-	if (!rc && step != SQLITE_DONE)
-		rc = sq_dberr(c->db, "list commands");
+	st = sq_stmt(c, sql_list[w]);
+	if (st) {
+		if (hostname)
+			sq_bind_text(st, 1, hostname);
+		if (service)
+			sq_bind_text(st, 2, service);
+		sqlite3_bind_int64(st, 3, limit);
+		sqlite3_bind_int64(st, 4, offset);
+	}
+	rc = sq_rows(c, st, command_row, &v, "list commands");
 out:
-	if (st)
-		sqlite3_reset(st);
 	sq_rput(s, c);
 	return rc;
 }

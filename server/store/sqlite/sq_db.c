@@ -40,6 +40,21 @@ sqlite3_stmt *sq_stmt(struct sq_conn *c, const char *sql)
 	return st;
 }
 
+int sq_rows(struct sq_conn *c, sqlite3_stmt *st, int (*row)(sqlite3_stmt *st, void *ctx),
+	    void *ctx, const char *what)
+{
+	int rc = 0, step = SQLITE_DONE;
+
+	if (!st)
+		return -EIO;
+	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW)
+		rc = row(st, ctx);
+	if (!rc && step != SQLITE_DONE)
+		rc = sq_dberr(c->db, what);
+	sqlite3_reset(st);
+	return rc;
+}
+
 int sq_dberr(sqlite3 *db, const char *what)
 {
 	log_error("store: %s: %s", what, db ? sqlite3_errmsg(db) : "no database");
@@ -346,16 +361,6 @@ static void sq_release(struct sq *s)
 		sq_free(s);
 }
 
-static int ctl_version(struct control *c)
-{
-	return sq_of_ctl(c)->version;
-}
-
-static int smp_version(struct samples *smp)
-{
-	return sq_of_smp(smp)->version;
-}
-
 static void ctl_close(struct control *c)
 {
 	sq_release(sq_of_ctl(c));
@@ -376,7 +381,6 @@ static const struct control_ops ctl_ops = {
 	.list_commands = sq_list_commands,
 	.list_services = sq_list_services,
 	.delete_before = sq_ctl_delete_before,
-	.version = ctl_version,
 	.close = ctl_close,
 };
 
@@ -388,7 +392,6 @@ static const struct samples_ops smp_ops = {
 	.metrics = sq_metrics,
 	.services = sq_services,
 	.delete_before = sq_smp_delete_before,
-	.version = smp_version,
 	.close = smp_close,
 };
 
@@ -406,8 +409,8 @@ static int open_doors(const char *addr, const struct store_options *o, struct co
 
 	if (rc)
 		return rc;
-	s->ctl.ops = &ctl_ops;
-	s->smp.ops = &smp_ops;
+	s->ctl = (struct control){ .ops = &ctl_ops, .schema_version = s->version };
+	s->smp = (struct samples){ .ops = &smp_ops, .schema_version = s->version };
 	if (ctl) {
 		*ctl = &s->ctl;
 		s->refs++;

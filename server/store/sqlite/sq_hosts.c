@@ -158,35 +158,44 @@ static const char SQL_HOST_STATUS[] =
 	" WHERE (?1 IS NULL OR h.service_name = ?1) AND (?2 IS NULL OR h.hostname = ?2)"
 	" ORDER BY h.service_name, h.hostname LIMIT ?3";
 
+struct host_visit {
+	ctl_host_fn fn;
+	void *ctx;
+};
+
+static int host_row(sqlite3_stmt *st, void *arg)
+{
+	const struct host_visit *v = arg;
+	struct ctl_host h = {
+		.hostname = sq_text(st, 0), .service_name = sq_text(st, 1),
+		.ip_address = sq_text(st, 2), .agent_version = sq_text(st, 3),
+		.last_seen = sqlite3_column_int64(st, 4), .command_id = sq_text(st, 5),
+		.command_type = sq_text(st, 6), .command_status = sq_text(st, 7),
+	};
+
+	return v->fn(v->ctx, &h);
+}
+
 int sq_host_status(struct control *ctl, const char *service, const char *hostname, ctl_host_fn fn,
 		   void *ctx)
 {
+	struct host_visit v = { fn, ctx };
+	struct sq *s;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
 	if (!ctl || !fn)
 		return -EINVAL;
-	struct sq *s = sq_of_ctl(ctl);
-	struct sq_conn *c = sq_rget(s);
-	sqlite3_stmt *st = sq_stmt(c, SQL_HOST_STATUS);
-	int rc = -EIO, step;
-	if (!st)
-		goto out;
-	sq_bind_text(st, 1, service);
-	sq_bind_text(st, 2, hostname);
-	sqlite3_bind_int64(st, 3, CTL_MAX_HOSTS);
-	rc = 0;
-	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		struct ctl_host h = {
-			.hostname = sq_text(st, 0), .service_name = sq_text(st, 1),
-			.ip_address = sq_text(st, 2), .agent_version = sq_text(st, 3),
-			.last_seen = sqlite3_column_int64(st, 4), .command_id = sq_text(st, 5),
-			.command_type = sq_text(st, 6), .command_status = sq_text(st, 7),
-		};
-		rc = fn(ctx, &h);
+	s = sq_of_ctl(ctl);
+	c = sq_rget(s);
+	st = sq_stmt(c, SQL_HOST_STATUS);
+	if (st) {
+		sq_bind_text(st, 1, service);
+		sq_bind_text(st, 2, hostname);
+		sqlite3_bind_int64(st, 3, CTL_MAX_HOSTS);
 	}
-	if (!rc && step != SQLITE_DONE)
-		rc = sq_dberr(c->db, "host_status");
-out:
-	if (st)
-		sqlite3_reset(st);
+	rc = sq_rows(c, st, host_row, &v, "host_status");
 	sq_rput(s, c);
 	return rc;
 }
@@ -195,28 +204,33 @@ static const char SQL_SERVICES[] =
 	"SELECT service_name, count(*), max(last_seen) FROM hosts GROUP BY service_name"
 	" ORDER BY service_name LIMIT 100000";
 
+struct service_visit {
+	ctl_service_fn fn;
+	void *ctx;
+};
+
+static int service_row(sqlite3_stmt *st, void *arg)
+{
+	const struct service_visit *v = arg;
+	struct ctl_service sv = { .service_name = sq_text(st, 0),
+				  .hosts = sqlite3_column_int64(st, 1),
+				  .last_seen = sqlite3_column_int64(st, 2) };
+
+	return v->fn(v->ctx, &sv);
+}
+
 int sq_list_services(struct control *ctl, ctl_service_fn fn, void *ctx)
 {
+	struct service_visit v = { fn, ctx };
+	struct sq *s;
+	struct sq_conn *c;
+	int rc;
+
 	if (!ctl || !fn)
 		return -EINVAL;
-	struct sq *s = sq_of_ctl(ctl);
-	struct sq_conn *c = sq_rget(s);
-	sqlite3_stmt *st = sq_stmt(c, SQL_SERVICES);
-	int rc = -EIO, step;
-	if (!st)
-		goto out;
-	rc = 0;
-	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		struct ctl_service sv = { .service_name = sq_text(st, 0),
-					  .hosts = sqlite3_column_int64(st, 1),
-					  .last_seen = sqlite3_column_int64(st, 2) };
-		rc = fn(ctx, &sv);
-	}
-	if (!rc && step != SQLITE_DONE)
-		rc = sq_dberr(c->db, "list services");
-out:
-	if (st)
-		sqlite3_reset(st);
+	s = sq_of_ctl(ctl);
+	c = sq_rget(s);
+	rc = sq_rows(c, sq_stmt(c, SQL_SERVICES), service_row, &v, "list services");
 	sq_rput(s, c);
 	return rc;
 }

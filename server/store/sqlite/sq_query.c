@@ -432,72 +432,79 @@ static const char *const sql_metrics[2] = {
 	" ORDER BY p.start_time, h.name, p.id LIMIT ?5",
 };
 
+struct metric_visit {
+	smp_metric_fn fn;
+	void *ctx;
+};
+
+static int metric_row(sqlite3_stmt *st, void *arg)
+{
+	const struct metric_visit *v = arg;
+	struct smp_metric m = { .hostname = sq_text(st, 0), .time = sqlite3_column_int64(st, 1),
+				.cpu_avg = sq_real(st, 2), .mem_avg = sq_real(st, 3) };
+
+	return v->fn(v->ctx, &m);
+}
+
 int sq_metrics(struct samples *smp, const struct smp_query *q, smp_metric_fn fn, void *ctx)
 {
+	struct metric_visit v = { fn, ctx };
+	struct ids ids = { 0 };
+	struct sq *s;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
 	if (!smp || !q || !q->service || !fn)
 		return -EINVAL;
-	struct sq *s = sq_of_smp(smp);
-	struct ids ids = { 0 };
-	struct sq_conn *c = sq_rget(s);
-	sqlite3_stmt *st = NULL;
-	int rc = resolve(c, q, &ids), step;
-	if (rc < 0)
-		goto out;
-	if (rc == 0 || (q->container && ids.service && (!q->hostname || ids.host))) {
-		/* metrics are per upload (host), not per container: a container filter is ignored */
-		rc = -EIO;
+	s = sq_of_smp(smp);
+	c = sq_rget(s);
+	rc = resolve(c, q, &ids);
+	/* metrics are per upload (host), not per container: a container filter is ignored */
+	if (rc == 0 || (rc > 0 && q->container && ids.service && (!q->hostname || ids.host))) {
 		st = sq_stmt(c, sql_metrics[q->hostname != NULL]);
-		if (!st)
-			goto out;
-		sqlite3_bind_int64(st, 1, ids.service);
-		sqlite3_bind_int64(st, 2, ids.host);
-		sqlite3_bind_int64(st, 3, sq_floor(q->start, SQ_BUCKET_MIN));
-		sqlite3_bind_int64(st, 4, ceil_to(q->end, SQ_BUCKET_MIN));
-		sqlite3_bind_int64(st, 5, SMP_MAX_METRICS);
-		rc = 0;
-		while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
-			struct smp_metric m = { .hostname = sq_text(st, 0),
-						.time = sqlite3_column_int64(st, 1),
-						.cpu_avg = sq_real(st, 2), .mem_avg = sq_real(st, 3) };
-			rc = fn(ctx, &m);
+		if (st) {
+			sqlite3_bind_int64(st, 1, ids.service);
+			sqlite3_bind_int64(st, 2, ids.host);
+			sqlite3_bind_int64(st, 3, sq_floor(q->start, SQ_BUCKET_MIN));
+			sqlite3_bind_int64(st, 4, ceil_to(q->end, SQ_BUCKET_MIN));
+			sqlite3_bind_int64(st, 5, SMP_MAX_METRICS);
 		}
-		if (!rc && step != SQLITE_DONE)
-			rc = sq_dberr(c->db, "metrics");
+		rc = sq_rows(c, st, metric_row, &v, "metrics");
 	}
-	if (rc > 0)
-		rc = 0;
-out:
-	if (st)
-		sqlite3_reset(st);
 	sq_rput(s, c);
-	return rc;
+	return rc > 0 ? 0 : rc;
 }
 
 static const char SQL_SERVICES[] =
-	"SELECT name, last_profile FROM services ORDER BY name"
-	" LIMIT 100000";
+	"SELECT name, last_profile FROM services ORDER BY name LIMIT 100000";
+
+struct service_visit {
+	smp_service_fn fn;
+	void *ctx;
+};
+
+static int service_row(sqlite3_stmt *st, void *arg)
+{
+	const struct service_visit *v = arg;
+	struct smp_service sv = { .service_name = sq_text(st, 0),
+				  .last_profile = sqlite3_column_int64(st, 1) };
+
+	return v->fn(v->ctx, &sv);
+}
 
 int sq_services(struct samples *smp, smp_service_fn fn, void *ctx)
 {
+	struct service_visit v = { fn, ctx };
+	struct sq *s;
+	struct sq_conn *c;
+	int rc;
+
 	if (!smp || !fn)
 		return -EINVAL;
-	struct sq *s = sq_of_smp(smp);
-	struct sq_conn *c = sq_rget(s);
-	sqlite3_stmt *st = sq_stmt(c, SQL_SERVICES);
-	int rc = -EIO, step;
-	if (!st)
-		goto out;
-	rc = 0;
-	while (!rc && (step = sqlite3_step(st)) == SQLITE_ROW) {
-		struct smp_service sv = { .service_name = sq_text(st, 0),
-					  .last_profile = sqlite3_column_int64(st, 1) };
-		rc = fn(ctx, &sv);
-	}
-	if (!rc && step != SQLITE_DONE)
-		rc = sq_dberr(c->db, "services");
-out:
-	if (st)
-		sqlite3_reset(st);
+	s = sq_of_smp(smp);
+	c = sq_rget(s);
+	rc = sq_rows(c, sq_stmt(c, SQL_SERVICES), service_row, &v, "services");
 	sq_rput(s, c);
 	return rc;
 }
