@@ -1,10 +1,19 @@
-/* member.h — what a store member provides to be chosen by store_open (store.c). A member lives
- * in its own folder and adds one line to the table in store.c. */
+/* member.h — what a store member provides to be chosen by store_open (store.c), and the options
+ * it is opened with. A member lives in its own folder and adds one line to the table in
+ * store.c. */
 #ifndef FP_STORE_MEMBER_H
 #define FP_STORE_MEMBER_H
 
 #include <stdbool.h>
-#include "store/store.h"
+#include <stddef.h>
+#include "store/control.h"
+#include "store/samples.h"
+
+struct store_options {
+	const char *schema_dir;   /* SQL migrations, NNN_name.sql, applied in order at open */
+	size_t wal_limit;         /* SQLite: WAL bytes past which a TRUNCATE checkpoint runs under
+				   * the write lock (0: 64 MiB) */
+};
 
 struct store_member {
 	const char *name;

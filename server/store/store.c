@@ -2,7 +2,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "store/member.h"
+#include "store/store.h"
 #include "store/sqlite/sqlite.h"
 #include "util.h"
 

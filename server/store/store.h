@@ -7,15 +7,9 @@
 #ifndef FP_STORE_STORE_H
 #define FP_STORE_STORE_H
 
-#include <stddef.h>
 #include "store/control.h"
+#include "store/member.h"
 #include "store/samples.h"
-
-struct store_options {
-	const char *schema_dir;   /* SQL migrations, NNN_name.sql, applied in order at open */
-	size_t wal_limit;         /* SQLite: WAL bytes past which a TRUNCATE checkpoint runs under
-				   * the write lock (0: 64 MiB) */
-};
 
 struct store {
 	struct control *control;
