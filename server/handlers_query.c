@@ -107,8 +107,9 @@ const char *q_str(const struct http_req *req, const char *name, size_t max_len, 
 
 	if (!v)
 		return NULL;
-	if (!*v || strlen(v) > max_len) {
-		http_resp_error(resp, 400, "parameter '%s' must be 1 to %zu bytes", name, max_len);
+	if (!*v || strlen(v) > max_len || !http_utf8_valid(v, strlen(v))) {
+		http_resp_error(resp, 400, "parameter '%s' must be 1 to %zu bytes of UTF-8", name,
+				max_len);
 		*bad = true;
 		return NULL;
 	}

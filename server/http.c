@@ -1,6 +1,8 @@
 /* http.c — the request/response model's helpers. See http.h. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,44 @@ void http_resp_release(struct http_resp *r)
 	r->fd = -1;
 }
 
+/* Length of the valid UTF-8 sequence at s[0..n), 0 when it is not one (overlong forms,
+ * surrogates and values past U+10FFFF are not). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+bool http_utf8_valid(const char *s, size_t n)
+{
+	for (size_t i = 0, k; i < n; i += k)
+		if (!(k = utf8_seq((const unsigned char *)s + i, n - i)))
+			return false;
+	return true;
+}
+
 int http_resp_error(struct http_resp *r, int status, const char *fmt, ...)
 {
 	char msg[512];
@@ -37,6 +77,12 @@ int http_resp_error(struct http_resp *r, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* the message may quote what a client sent: keep the answer valid JSON */
+	for (size_t i = 0, n = strlen(msg), k; i < n; i += k)
+		if (!(k = utf8_seq((unsigned char *)msg + i, n - i))) {
+			msg[i] = '?';
+			k = 1;
+		}
 	if (r->fd >= 0) {
 		close(r->fd);
 		r->fd = -1;

@@ -78,6 +78,9 @@ int http_resp_json(struct http_resp *r, int status, json_t *j);
 int http_resp_text(struct http_resp *r, int status, const char *content_type, const char *s,
 		   size_t n);
 
+/* Whether s[0..n) is valid UTF-8 (what a JSON text may carry). */
+bool http_utf8_valid(const char *s, size_t n);
+
 /* First value of a query parameter, NULL when absent. */
 const char *http_req_param(const struct http_req *r, const char *key);
 

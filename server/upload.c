@@ -110,15 +110,18 @@ static int from_query(const struct http_req *req, struct upload *up, struct http
 
 	if (!service || !*service)
 		service = req->service_header;
-	if (!service || !*service || strlen(service) > NAME_MAX_LEN) {
-		http_resp_error(resp, 400, "parameter 'service' is required (1 to %d bytes)",
+	if (!service || !*service || strlen(service) > NAME_MAX_LEN ||
+	    !http_utf8_valid(service, strlen(service))) {
+		http_resp_error(resp, 400, "parameter 'service' is required (1 to %d bytes of UTF-8)",
 				NAME_MAX_LEN);
 		return 1;
 	}
 	up->u.service_name = service;
 	up->u.hostname = http_req_param(req, "hostname");
-	if (up->u.hostname && (!*up->u.hostname || strlen(up->u.hostname) > NAME_MAX_LEN)) {
-		http_resp_error(resp, 400, "parameter 'hostname' must be 1 to %d bytes", NAME_MAX_LEN);
+	if (up->u.hostname && (!*up->u.hostname || strlen(up->u.hostname) > NAME_MAX_LEN ||
+			       !http_utf8_valid(up->u.hostname, strlen(up->u.hostname)))) {
+		http_resp_error(resp, 400, "parameter 'hostname' must be 1 to %d bytes of UTF-8",
+				NAME_MAX_LEN);
 		return 1;
 	}
 	return 0;

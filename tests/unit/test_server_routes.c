@@ -335,7 +335,22 @@ T_TEST(json_escaping)
 	T_CHECK(r.status == 400 && j && json_is_false(json_object_get(j, "success")) &&
 		strcmp(json_string_value(json_object_get(j, "message")), "field 'x\"y' bad") == 0);
 	json_decref(j);
+	/* a message quoting bytes that are not UTF-8 (found by fuzz_server_bodies) stays JSON */
+	http_resp_error(&r, 400, "near '%s'", "a\xd8\xaa\xff\xc0\x80" "b\xe2\x82\xac");
+	j = json_loads(buf_cstr(&r.body), 0, NULL);
+	T_CHECKF(j && strcmp(json_string_value(json_object_get(j, "message")),
+			     "near 'a\xd8\xaa???b\xe2\x82\xac'") == 0, "%s", buf_cstr(&r.body));
+	json_decref(j);
+	T_CHECK(http_utf8_valid("\xf0\x9f\x94\xa5", 4) && !http_utf8_valid("\xed\xa0\x80", 3));
 	http_resp_release(&r);
+	/* nor does a query parameter that is not UTF-8 reach an answer */
+	{
+		struct treq t;
+
+		call(&t, "GET", "/api/v1/flamegraph?service=a\xff", 'd', NULL, 0);
+		T_CHECK(expect(&t, 400, "UTF-8"));
+		done(&t);
+	}
 }
 
 int main(void)
