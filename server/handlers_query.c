@@ -140,17 +140,21 @@ static int query_filters(struct srv *s, const struct http_req *req, struct smp_q
 	return q_time_range(req, s->now(), &q->start, &q->end, resp);
 }
 
-/* Run the stack query into a collector. NULL after answering the error. */
-static struct fg *collect(struct srv *s, const struct smp_query *q, struct http_resp *resp)
+/* The request's filters, its stacks run into a collector. NULL after answering the error. */
+static struct fg *collect(struct srv *s, const struct http_req *req, struct http_resp *resp)
 {
-	struct fg *f = fg_new(s->max_query_stacks, QUERY_MAX_BYTES);
+	struct smp_query q;
+	struct fg *f;
 	int rc;
 
+	if (query_filters(s, req, &q, resp))
+		return NULL;
+	f = fg_new(s->max_query_stacks, QUERY_MAX_BYTES);
 	if (!f) {
 		http_resp_error(resp, 500, "out of memory");
 		return NULL;
 	}
-	rc = s->samples->ops->query_stacks(s->samples, q, s->max_query_stacks, fg_add, f);
+	rc = s->samples->ops->query_stacks(s->samples, &q, s->max_query_stacks, fg_add, f);
 	if (rc == 0)
 		return f;
 	fg_free(f);
@@ -161,7 +165,7 @@ static struct fg *collect(struct srv *s, const struct smp_query *q, struct http_
 	else if (rc == -EINVAL)
 		http_resp_error(resp, 400, "invalid query");
 	else {
-		log_warn("flamegraph query for service %s failed: %s", q->service, strerror(-rc));
+		log_warn("flamegraph query for service %s failed: %s", q.service, strerror(-rc));
 		http_resp_error(resp, 500, "query failed");
 	}
 	return NULL;
@@ -177,7 +181,6 @@ static int write_failed(struct http_resp *resp, int rc)
 int h_flamegraph(struct srv *s, const struct http_req *req, struct http_resp *resp)
 {
 	const char *format = http_req_param(req, "format");
-	struct smp_query q;
 	struct fg *f;
 	bool collapsed;
 	int rc;
@@ -189,9 +192,7 @@ int h_flamegraph(struct srv *s, const struct http_req *req, struct http_resp *re
 	else
 		return http_resp_error(resp, 400, "parameter 'format' must be flamegraph or "
 				       "collapsed_file");
-	if (query_filters(s, req, &q, resp))
-		return 0;
-	f = collect(s, &q, resp);
+	f = collect(s, req, resp);
 	if (!f)
 		return 0;
 	buf_reset(&resp->body);
@@ -212,7 +213,6 @@ int h_flamegraph(struct srv *s, const struct http_req *req, struct http_resp *re
 int h_top_functions(struct srv *s, const struct http_req *req, struct http_resp *resp)
 {
 	const char *sort = http_req_param(req, "sort");
-	struct smp_query q;
 	int64_t limit;
 	struct fg *f;
 	bool by_total;
@@ -226,9 +226,7 @@ int h_top_functions(struct srv *s, const struct http_req *req, struct http_resp 
 		return http_resp_error(resp, 400, "parameter 'sort' must be self or total");
 	if (q_int(req, "limit", TOP_DEFAULT, 1, TOP_MAX, &limit, resp))
 		return 0;
-	if (query_filters(s, req, &q, resp))
-		return 0;
-	f = collect(s, &q, resp);
+	f = collect(s, req, resp);
 	if (!f)
 		return 0;
 	buf_reset(&resp->body);
