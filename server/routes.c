@@ -15,7 +15,7 @@
 
 const struct route routes_table[] = {
 	/* agent API */
-	{ GET,  "/api/v1/health_check",           false, ROUTE_AUTH_NONE,  ROUTE_BODY_NONE,   h_health },
+	{ GET,  "/api/v1/health_check",           false, ROUTE_AUTH_PROBE, ROUTE_BODY_NONE,   h_health },
 	{ POST, "/api/metrics/heartbeat",         false, ROUTE_AUTH_AGENT, ROUTE_BODY_JSON,   h_heartbeat },
 	{ POST, "/api/metrics/command_completion", false, ROUTE_AUTH_AGENT, ROUTE_BODY_JSON,  h_command_completion },
 	{ POST, "/api/v2/profiles",               false, ROUTE_AUTH_AGENT, ROUTE_BODY_UPLOAD, h_profile_upload },
@@ -98,20 +98,26 @@ static const char *bearer(const char *h)
 	return h;
 }
 
-/* 0 when req carries a token good enough for the route, else 401. Agent routes take the agent or
- * the admin token (Authorization: Bearer, GPROFILER-API-KEY, or gProfiler's ?key=); admin routes
- * only the admin token (not as ?key=). */
+/* 0 when req carries a token good enough for the route, else the status to answer. Agent routes
+ * take the agent or the admin token (Authorization: Bearer, GPROFILER-API-KEY, or gProfiler's
+ * ?key=), else 401; admin routes only the admin token (not as ?key=), else 401. A probe route
+ * (the health check) is open, but a key that is presented and wrong is 400, as Performance
+ * Studio answers, so that a misconfigured agent fails when it starts. */
 static int check_auth(const struct srv *s, const struct route *r, const struct http_req *req)
 {
 	const char *b = bearer(req->authorization);
 	const char *k = req->api_key;
 	/* gProfiler's agent also sends its key as ?key= on every request */
-	const char *q = r->auth == ROUTE_AUTH_AGENT ? http_req_param(req, "key") : NULL;
+	const char *q = r->auth != ROUTE_AUTH_ADMIN ? http_req_param(req, "key") : NULL;
 	int ok;
 
 	switch (r->auth) {
 	case ROUTE_AUTH_NONE:
 		return 0;
+	case ROUTE_AUTH_PROBE:
+		if (!b && !k && !q)
+			return 0;
+		__attribute__((fallthrough));
 	case ROUTE_AUTH_AGENT:
 		/* evaluate all of them so the time does not depend on which one matched */
 		ok = (int)tokens_equal(b, s->tokens->agent);
@@ -119,7 +125,9 @@ static int check_auth(const struct srv *s, const struct route *r, const struct h
 		ok |= (int)tokens_equal(q, s->tokens->agent);
 		ok |= (int)tokens_equal(b, s->tokens->admin);
 		ok |= (int)tokens_equal(k, s->tokens->admin);
-		return ok ? 0 : 401;
+		if (ok)
+			return 0;
+		return r->auth == ROUTE_AUTH_PROBE ? 400 : 401;
 	case ROUTE_AUTH_ADMIN:
 		ok = (int)tokens_equal(b, s->tokens->admin);
 		ok |= (int)tokens_equal(k, s->tokens->admin);
@@ -142,11 +150,12 @@ static size_t body_limit(const struct srv *s, const struct route *r)
 }
 
 /* Answer a refusal (no route, credentials, body size). */
-static void refuse(struct http_resp *resp, int status, const char *allow)
+static void refuse(struct http_resp *resp, const struct route *r, int status, const char *allow)
 {
 	switch (status) {
 	case 400:
-		http_resp_error(resp, 400, "bad request");
+		http_resp_error(resp, 400, r && r->auth == ROUTE_AUTH_PROBE ? "Invalid API key"
+									   : "bad request");
 		break;
 	case 401:
 		http_resp_error(resp, 401, "missing or invalid token");
@@ -188,7 +197,7 @@ static void run(void *ctx, const struct http_admission *adm, const struct http_r
 	const struct route *r = adm->route;
 
 	if (adm->status || !r) {
-		refuse(resp, adm->status ? adm->status : 500, adm->allow);
+		refuse(resp, r, adm->status ? adm->status : 500, adm->allow);
 		return;
 	}
 	if (req->params_overflow) {

@@ -13,7 +13,12 @@
 #include "http.h"
 #include "handlers.h"
 
-enum route_auth { ROUTE_AUTH_NONE = 0, ROUTE_AUTH_AGENT, ROUTE_AUTH_ADMIN };
+enum route_auth {
+	ROUTE_AUTH_NONE = 0,
+	ROUTE_AUTH_PROBE,    /* open; a key presented must be good (else 400 "Invalid API key") */
+	ROUTE_AUTH_AGENT,
+	ROUTE_AUTH_ADMIN,
+};
 enum route_body { ROUTE_BODY_NONE = 0, ROUTE_BODY_JSON, ROUTE_BODY_UPLOAD };
 
 struct route {

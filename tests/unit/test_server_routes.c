@@ -81,6 +81,9 @@ T_TEST(auth)
 		int status;
 	} cases[] = {
 		{ "GET", "/api/v1/health_check", 0, 200 },
+		{ "GET", "/api/v1/health_check", 'k', 200 },          /* a good key: fine */
+		{ "GET", "/api/v1/health_check?key=" AGENT, 0, 200 },
+		{ "GET", "/api/v1/health_check?key=nope", 0, 400 },   /* a wrong one: Invalid API key */
 		{ "POST", "/api/metrics/heartbeat", 0, 401 },
 		{ "POST", "/api/metrics/heartbeat", 'g', 400 },   /* in, then: empty body */
 		{ "POST", "/api/metrics/heartbeat", 'd', 400 },   /* admin accepted too */
@@ -108,6 +111,8 @@ T_TEST(auth)
 			 buf_cstr(&t.resp.body));
 		if (cases[i].status == 401)
 			T_CHECK(expect(&t, 401, "token"));
+		if (!strcmp(cases[i].url, "/api/v1/health_check?key=nope"))
+			T_CHECK(expect(&t, 400, "Invalid API key"));
 		done(&t);
 	}
 	/* a wrong bearer */

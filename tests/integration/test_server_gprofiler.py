@@ -1,0 +1,195 @@
+#!/usr/bin/env python3
+"""gProfiler's own agent code paths against our real server (issue 9, points 1 to 4).
+
+The classes below do what gProfiler's agent does on the wire, step for step as its code does it
+(pinterest/gprofiler: gprofiler/client.py ProfilerAPIClient, gprofiler/dynamic_profiling_management
+heartbeat.py HeartbeatClient and DynamicGProfilerManager, command_control.py CommandManager,
+merge.py for the profile text). They are written from reading that code, not copied from it.
+Where gProfiler's agent would fail, or would do the wrong thing with our answer, the case fails.
+
+Also from Performance Studio (pinterest/gprofiler-performance-studio): its request models
+(ProfilingRequest, ProfilingResponse) and validators, for what a control client may send.
+"""
+import datetime
+import gzip
+import json
+import os
+import sys
+import time
+import uuid
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from serverlib import Suite, TestFailure, need_server_binary, parse_collapsed, quote  # noqa: E402
+
+need_server_binary()
+
+
+class APIError(Exception):
+    """gProfiler's exceptions.APIError: a 4xx answer's "message" (or a stand-in)."""
+
+
+def utc_iso(t=None):
+    """gProfiler's get_iso8601_format_time: naive UTC, no microseconds."""
+    dt = datetime.datetime.utcfromtimestamp(time.time() if t is None else t)
+    return dt.replace(microsecond=0).isoformat()
+
+
+class ProfilerAPIClient:
+    """client.py: the session carries GPROFILER-API-KEY and GPROFILER-SERVICE-NAME; every
+    request carries ?key=&service=&hostname=&timestamp=; POST bodies are gzip JSON; a 4xx raises
+    APIError with the answer's "message"; the constructor checks the health endpoint."""
+
+    def __init__(self, srv, token, service, hostname):
+        self.srv, self.key, self.service, self.hostname = srv, token, service, hostname
+        self.get_health()   # _init_session: "Raises on failure"
+
+    def _request(self, method, path, data=None, params=None):
+        q = [("key", self.key), ("service", self.service), ("hostname", self.hostname),
+             ("timestamp", utc_iso())] + list((params or {}).items())
+        url = path + "?" + "&".join("%s=%s" % (k, quote(str(v))) for k, v in q)
+        headers = {"GPROFILER-API-KEY": self.key, "GPROFILER-SERVICE-NAME": self.service}
+        body = None
+        if method != "GET":
+            headers["Content-Encoding"] = "gzip"
+            headers["Content-type"] = "application/json"
+            body = gzip.compress(json.dumps(data, ensure_ascii=False).encode("utf-8"))
+        r = self.srv.request(method, url, body, headers=headers, token=None)
+        if 400 <= r.status < 500:
+            try:
+                raise APIError(r.json().get("message", "(no message in response)"))
+            except ValueError:
+                raise APIError(r.text())
+        if r.status >= 500:
+            raise TestFailure("HTTP %d from %s: %s" % (r.status, path, r.text()))
+        return r.json()
+
+    def get_health(self):
+        return self._request("GET", "/api/v1/health_check")
+
+    def submit_profile(self, start, end, profile, gpid, cpu=12.5, mem=40.0):
+        return self._request("POST", "/api/v2/profiles", {
+            "start_time": utc_iso(start), "end_time": utc_iso(end), "hostname": self.hostname,
+            "profile": profile, "cpu_avg": cpu, "mem_avg": mem, "spawn_time": utc_iso(start - 5),
+            "gpid": gpid}, params={"version": "1.40.0"})
+
+
+class HeartbeatClient:
+    """heartbeat.py: Authorization: Bearer, JSON (not gzip) bodies; a command is taken only
+    when success and profiling_command are both set."""
+
+    def __init__(self, srv, token, service, hostname, ip="10.1.2.3"):
+        self.srv, self.token, self.service, self.hostname, self.ip = (srv, token, service,
+                                                                      hostname, ip)
+        self.last_command_id = None
+        self.received, self.executed = [], []
+
+    def _post(self, path, body):
+        return self.srv.request("POST", path, json.dumps(body),
+                                headers={"Content-Type": "application/json"}, token=self.token)
+
+    def send_heartbeat(self):
+        r = self._post("/api/metrics/heartbeat", {
+            "ip_address": self.ip, "hostname": self.hostname, "service_name": self.service,
+            "last_command_id": self.last_command_id, "status": "active",
+            "timestamp": datetime.datetime.now().isoformat(),
+            "received_command_ids": list(self.received),
+            "executed_command_ids": list(self.executed),
+            "perf_supported_events": ["cycles", "instructions"]})
+        if r.status != 200:
+            raise TestFailure("heartbeat: HTTP %d %s" % (r.status, r.text()))
+        result = r.json()
+        if result.get("success") and result.get("profiling_command"):
+            return result
+        return None
+
+    def send_command_completion(self, command_id, status, execution_time=0, error_message=None):
+        r = self._post("/api/metrics/command_completion", {
+            "command_id": command_id, "hostname": self.hostname, "status": status,
+            "execution_time": execution_time, "error_message": error_message,
+            "results_path": None})
+        return r.status == 200
+
+
+class DynamicManager:
+    """DynamicGProfilerManager + CommandManager, reduced to what reaches the wire: a new
+    command id is marked received (a repeat is skipped), queued stop > ad-hoc > continuous, and
+    on processing marked executed and reported completed. The profiles it would take are
+    recorded in .ran as (command_type, combined_config)."""
+
+    def __init__(self, hb):
+        self.hb = hb
+        self.queue = []
+        self.ran = []
+
+    def tick(self):
+        resp = self.hb.send_heartbeat()
+        if resp:
+            cid = resp["command_id"]
+            if cid not in self.hb.received:
+                self.hb.received.append(cid)
+                self.hb.last_command_id = cid
+                self.queue.append((cid, resp["profiling_command"]))
+        if self.queue:
+            order = {"stop": 0}
+            self.queue.sort(key=lambda c: order.get(c[1].get("command_type", "start"),
+                                                    1 if not c[1].get("combined_config", {})
+                                                    .get("continuous") else 2))
+            cid, cmd = self.queue.pop(0)
+            if cmd.get("command_type") == "stop":
+                self.queue.clear()
+            self.ran.append((cmd.get("command_type"), cmd.get("combined_config", {})))
+            self.hb.executed.append(cid)
+            self.hb.send_command_completion(cid, "completed", execution_time=0)
+            return cid
+        return None
+
+
+def gprofiler_profile(stacks, hostname, app_metadata=True, containers=()):
+    """The text merge.py's concatenate_profiles writes: a "# " JSON header, then one line per
+    stack: "<appid index>;<container>;<stack> <count>" with application metadata on,
+    "<container>;<stack> <count>" with it off (--disable-application-metadata)."""
+    header = {"containers": list(containers), "container_names_enabled": True,
+              "metadata": {"hostname": hostname, "agent_version": "1.40.0",
+                           "run_arguments": {"application_metadata": app_metadata}},
+              "metrics": {"cpu_avg": 12.5, "mem_avg": 40.0},
+              "application_metadata": [None], "application_metadata_enabled": app_metadata,
+              "profiling_mode": "cpu", "hwmetrics": None, "htmlblob": None,
+              "flamegraph_html": None}
+    lines = ["# " + json.dumps(header)]
+    for (container, stack), count in stacks.items():
+        prefix = ("0;" if app_metadata else "") + container + ";"
+        lines.append("%s%s %d" % (prefix, stack, count))
+    return "\n".join(lines)
+
+
+def collapsed(srv, service, start, end, **kw):
+    r = srv.flamegraph(service, start, end, fmt="collapsed_file", **kw)
+    if r.status != 200:
+        raise TestFailure("flamegraph: HTTP %d %s" % (r.status, r.text()))
+    return parse_collapsed(r.text())
+
+
+with Suite("server_gprofiler") as t:
+    srv = t.server()
+    AGENT, ADMIN = srv.agent_token, srv.admin_token
+    NOW = int(time.time()) // 60 * 60
+
+    # ---- point 3: a wrong key fails the agent at start, not at its first upload ----
+    with t.case("health_check_wrong_key_fails_agent_start"):
+        try:
+            ProfilerAPIClient(srv, "not-the-token", "svc-h", "host-h")
+        except APIError as e:
+            t.eq(str(e), "Invalid API key", "the agent's start error")
+        else:
+            raise TestFailure("a client with a wrong key started (health check passed)")
+        r = srv.request("GET", "/api/v1/health_check?key=wrong-one")
+        t.eq(r.status, 400, "a wrong ?key= alone")
+        r = srv.request("GET", "/api/v1/health_check", headers={"GPROFILER-API-KEY": "x"})
+        t.eq((r.status, r.json().get("success"), r.json().get("message")),
+             (400, False, "Invalid API key"), "a wrong GPROFILER-API-KEY")
+
+    with t.case("health_check_right_key_or_none"):
+        ProfilerAPIClient(srv, AGENT, "svc-h", "host-h")
+        ProfilerAPIClient(srv, ADMIN, "svc-h", "host-h")
+        r = srv.request("GET", "/api/v1/health_check")
+        t.eq(r.status, 200, "no key: still open")
