@@ -1,19 +1,85 @@
 /* profile.c — parse an uploaded profile. See profile.h. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 
 #include "profile.h"
 #include "util.h"
 
 #define MAX_COUNT ((uint64_t)1 << 62)
 
+/* The header line's JSON text, when there is one: text after "# " up to the end of the line. */
+static const char *header_line(const char *text, size_t len, size_t *hlen)
+{
+	const char *eol;
+
+	if (len < 2 || text[0] != '#' || text[1] != ' ')
+		return NULL;
+	eol = memchr(text, '\n', len);
+	*hlen = (eol ? (size_t)(eol - text) : len) - 2;
+	if (*hlen && text[2 + *hlen - 1] == '\r')
+		(*hlen)--;
+	return text + 2;
+}
+
+/* Whether every stack line starts with a decimal appid below n (the header's
+ * application_metadata entries). */
+static bool lines_start_with_appid(const char *text, size_t len, size_t n)
+{
+	const char *p = text, *end = text + len;
+	bool any = false;
+
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		const char *e = eol ? eol : end;
+		unsigned long long v = 0;
+		const char *q = p;
+
+		if (e > p && *p != '#' && !(e - p == 1 && *p == '\r')) {
+			while (q < e && *q >= '0' && *q <= '9' && v < n)
+				v = v * 10 + (unsigned)(*q++ - '0');
+			if (q == p || q == e || *q != ';' || v >= n || (q - p > 1 && *p == '0'))
+				return false;
+			any = true;
+		}
+		p = eol ? eol + 1 : end;
+	}
+	return any;
+}
+
+/* How the lines are prefixed, from the header, as Performance Studio's indexer reads it:
+ * "application_metadata_enabled": true is appid;container;..., false is container;...
+ * fleetprof-agent 0.1.0 wrote false with the appid field on every line (always an index into
+ * "application_metadata", as gProfiler writes it): such a profile is read as it was meant.
+ * No header, or no flag in it: appid;container;... (what every fleetprof tool writes). */
+static bool has_appid(const char *text, size_t len)
+{
+	size_t hlen = 0, n_meta;
+	const char *h = header_line(text, len, &hlen);
+	json_t *j, *flag;
+	bool appid = true;
+
+	if (!h || hlen > COL_MAX_LINE)
+		return true;
+	j = json_loadb(h, hlen, JSON_REJECT_DUPLICATES, NULL);
+	flag = json_object_get(j, "application_metadata_enabled");
+	if (json_is_false(flag)) {
+		n_meta = json_array_size(json_object_get(j, "application_metadata"));
+		appid = lines_start_with_appid(h + hlen, len - (size_t)(h + hlen - text), n_meta);
+	}
+	json_decref(j);
+	return appid;
+}
+
 /* One stack line: validate it and merge it with its duplicates, keyed "container;stack". */
 static int on_stack(void *ctx, const char *line, size_t len, uint64_t count)
 {
 	struct prof *p = ctx;
-	const char *a, *b;
+	const char *key, *b;
+	size_t klen;
 	int rc;
 
 	p->n_input++;
@@ -21,12 +87,19 @@ static int on_stack(void *ctx, const char *line, size_t len, uint64_t count)
 		snprintf(p->msg, sizeof(p->msg), "profile has more than %u lines", PROF_MAX_LINES);
 		return -EINVAL;
 	}
-	a = memchr(line, ';', len);
-	b = a ? memchr(a + 1, ';', len - (size_t)(a + 1 - line)) : NULL;
-	if (!b) {
-		snprintf(p->msg, sizeof(p->msg),
-			 "stack %llu: expected <appid>;<container>;<comm>;frames...",
-			 (unsigned long long)p->n_input);
+	/* the appid is not kept: "container;comm;frames" is the key */
+	key = line;
+	if (p->appid) {
+		const char *a = memchr(line, ';', len);
+
+		key = a ? a + 1 : line + len;
+	}
+	klen = len - (size_t)(key - line);
+	b = memchr(key, ';', klen);
+	if (!b || (!p->appid && (size_t)(b + 1 - key) < klen && b[1] == ';')) {
+		/* (without the appid field, col_parse lets an empty process name through) */
+		snprintf(p->msg, sizeof(p->msg), "stack %llu: expected %s<container>;<comm>;frames...",
+			 (unsigned long long)p->n_input, p->appid ? "<appid>;" : "");
 		return -EINVAL;
 	}
 	if (count > MAX_COUNT) {
@@ -34,8 +107,7 @@ static int on_stack(void *ctx, const char *line, size_t len, uint64_t count)
 			 (unsigned long long)p->n_input);
 		return -EINVAL;
 	}
-	/* the appid is not kept: "container;comm;frames" is the key */
-	rc = col_agg_add(p->agg, a + 1, len - (size_t)(a + 1 - line), count);
+	rc = col_agg_add(p->agg, key, klen, count);
 	if (rc == -ENOSPC) {
 		snprintf(p->msg, sizeof(p->msg), "profile has more than %u distinct stacks",
 			 PROF_MAX_STACKS);
@@ -79,6 +151,7 @@ int prof_parse(struct prof *p, const char *text, size_t len, struct col_error *e
 	p->agg = col_agg_new(PROF_MAX_STACKS);
 	if (!p->agg)
 		return -ENOMEM;
+	p->appid = has_appid(text ? text : "", text ? len : 0);
 	rc = col_parse(text ? text : "", text ? len : 0, &p->header, on_stack, p, err);
 	if (!rc)
 		rc = col_agg_foreach(p->agg, false, on_merged, p);

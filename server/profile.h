@@ -2,11 +2,15 @@
  * line kept, each stack line split into its prefix (appid, container) and its stack
  * ("comm;frame;...;leaf"), and duplicate lines merged. Pure: no I/O, no store.
  *
- * Lines are gProfiler's: "<appid>;<container>;<comm>;frame;...;leaf <count>".
+ * Lines are gProfiler's: "<appid>;<container>;<comm>;frame;...;leaf <count>", or without the
+ * appid field when the header says "application_metadata_enabled": false (gProfiler's
+ * --disable-application-metadata), as Performance Studio's indexer reads them; see has_appid()
+ * in profile.c for the one exception.
  */
 #ifndef FP_PROFILE_H
 #define FP_PROFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "collapsed.h"
@@ -21,6 +25,7 @@ struct prof {
 	struct smp_line *lines;   /* the distinct pairs, pointing into the merge table */
 	size_t n_lines;
 	uint64_t total;           /* samples */
+	bool appid;               /* the lines carried the appid field */
 	/* private */
 	size_t cap;
 	uint64_t n_input;

@@ -193,3 +193,41 @@ with Suite("server_gprofiler") as t:
         ProfilerAPIClient(srv, ADMIN, "svc-h", "host-h")
         r = srv.request("GET", "/api/v1/health_check")
         t.eq(r.status, 200, "no key: still open")
+
+    # ---- point 1: the line prefix follows the header's application_metadata_enabled ----
+    STACKS = {("", "python3;main_[p];handle_[p]"): 7, ("web-1", "java;Main.run_[j];Ctx.work_[j]"): 3,
+              ("web-1", "java;Main.run_[j];GC_[j]"): 2}
+    WANT = {"python3;main_[p];handle_[p]": 7, "java;Main.run_[j];Ctx.work_[j]": 3,
+            "java;Main.run_[j];GC_[j]": 2}
+    for on in (True, False):
+        with t.case("upload_application_metadata_%s" % ("on" if on else "off")):
+            svc = "svc-appmeta-%s" % ("on" if on else "off")
+            client = ProfilerAPIClient(srv, AGENT, svc, "host-a")
+            ans = client.submit_profile(NOW - 120, NOW - 60,
+                                        gprofiler_profile(STACKS, "host-a", on, ["web-1"]), "")
+            t.true(str(ans.get("gpid", "")).isdigit(), "a gpid answered: %s" % ans)
+            t.eq(collapsed(srv, svc, NOW - 600, NOW), WANT, "the stacks, process name first")
+            t.eq(collapsed(srv, svc, NOW - 600, NOW, container="web-1"),
+                 {k: v for k, v in WANT.items() if k.startswith("java")}, "the container filter")
+            st, body = srv.query("/api/v1/containers", svc, NOW - 600, NOW)
+            t.eq(sorted((c["name"], c["samples"]) for c in body["containers"]),
+                 [("", 7), ("web-1", 5)], "containers")
+
+    with t.case("upload_fleetprof_0_1_header"):
+        # fleetprof-agent 0.1.0 says application_metadata_enabled: false but writes the appid
+        # field (always "0", application_metadata [null]): read as it was meant
+        text = gprofiler_profile(STACKS, "host-b", True, ["web-1"]).replace(
+            '"application_metadata_enabled": true', '"application_metadata_enabled": false')
+        client = ProfilerAPIClient(srv, AGENT, "svc-appmeta-legacy", "host-b")
+        client.submit_profile(NOW - 120, NOW - 60, text, "")
+        t.eq(collapsed(srv, "svc-appmeta-legacy", NOW - 600, NOW), WANT, "the stacks")
+
+    with t.case("upload_application_metadata_off_needs_a_process"):
+        client = ProfilerAPIClient(srv, AGENT, "svc-appmeta-bad", "host-c")
+        try:
+            client.submit_profile(NOW - 120, NOW - 60, gprofiler_profile(
+                {("web-1", ""): 1}, "host-c", False).replace("web-1; 1", "web-1 1"), "")
+        except APIError as e:
+            t.true("profile" in str(e), "the message names the field: %s" % e)
+        else:
+            raise TestFailure("a line with no process name was accepted")
