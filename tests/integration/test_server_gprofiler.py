@@ -231,3 +231,41 @@ with Suite("server_gprofiler") as t:
             t.true("profile" in str(e), "the message names the field: %s" % e)
         else:
             raise TestFailure("a line with no process name was accepted")
+
+    # ---- point 2: hosts are (service, hostname); a command needs both to match ----
+    with t.case("command_reaches_only_its_service"):
+        a = DynamicManager(HeartbeatClient(srv, AGENT, "svc-key-a", "shared-host"))
+        b = DynamicManager(HeartbeatClient(srv, AGENT, "svc-key-b", "shared-host"))
+        t.eq((a.tick(), b.tick()), (None, None), "nothing to do yet")
+        st, body = srv.profile_request("svc-key-b", "start", {"shared-host": None}, duration=30)
+        t.eq(st, 200, "request for B (%s)" % body)
+        cid = body["command_ids"][0]
+        t.eq(a.tick(), None, "the host as service A gets nothing")
+        t.eq(b.tick(), cid, "the host as service B runs it")
+        t.eq(a.ran, [], "A ran nothing")
+        # A's executed ids never complete B's commands
+        st, body = srv.profile_request("svc-key-b", "start", {"shared-host": None}, duration=31)
+        cid2 = body["command_ids"][0]
+        a.hb.executed.append(cid2)
+        a.tick()
+        st, hist = srv.commands(hostname="shared-host")
+        status = {c["command_id"]: (c["status"], c["service_name"]) for c in hist["commands"]}
+        t.eq(status[cid2], ("pending", "svc-key-b"), "B's command after A's heartbeat")
+        t.eq(b.tick(), cid2, "B runs it")
+
+    with t.case("host_status_lists_each_service"):
+        st, body = srv.host_status(hostname="shared-host")
+        t.eq(sorted(h["service_name"] for h in body["hosts"]), ["svc-key-a", "svc-key-b"],
+             "both (service, hostname) hosts")
+        st, body = srv.host_status(service="svc-key-a")
+        t.eq([(h["hostname"], h["command_id"]) for h in body["hosts"]], [("shared-host", None)],
+             "A's host has no command")
+
+    with t.case("request_without_targets_by_service"):
+        st, body = srv.profile_request("svc-key-a", "start", duration=20)
+        t.eq((st, len(body.get("command_ids", []))), (200, 1), "one host of A (%s)" % body)
+        a = DynamicManager(HeartbeatClient(srv, AGENT, "svc-key-a", "shared-host"))
+        b = DynamicManager(HeartbeatClient(srv, AGENT, "svc-key-b", "shared-host"))
+        t.eq(b.tick(), None, "not the host of B")
+        t.eq(a.tick(), body["command_ids"][0], "the host of A")
+        t.eq(a.ran[0][1].get("duration"), 20, "with its config")

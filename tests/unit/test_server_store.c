@@ -401,8 +401,9 @@ T_TEST(request_without_targets)
 	T_CHECK(hb("r2", "svc-b", now - 300, NULL, 0, &cmd) == 0);
 	T_CHECK(hb("old", "svc-b", now - 301, NULL, 0, &cmd) == 0);
 	T_CHECK(hb("elsewhere", "svc-c", now, NULL, 0, &cmd) == 0);
-	T_CHECK(hb("moved", "svc-c", now - 5, NULL, 0, &cmd) == 0);
-	T_CHECK(hb("moved", "svc-b", now - 4, NULL, 0, &cmd) == 0);
+	/* one hostname under two services is two hosts */
+	T_CHECK(hb("both", "svc-c", now - 5, NULL, 0, &cmd) == 0);
+	T_CHECK(hb("both", "svc-b", now - 4, NULL, 0, &cmd) == 0);
 
 	struct ctl_request r = { .service_name = "svc-b", .type = CTL_REQ_START, .config = "{}",
 				 .host_config = "{\"all\":1}", .now = now, .recent_window = 300 };
@@ -418,12 +419,19 @@ T_TEST(request_without_targets)
 
 	/* host_status filters and counts */
 	struct hosts hs = host_status("svc-b", NULL, now);
-	T_CHECK(hs.n == 4 && hs.active == 2);   /* r1, moved */
+	T_CHECK(hs.n == 4 && hs.active == 2);   /* r1, both */
 	hs = host_status(NULL, NULL, now);
-	T_CHECK(hs.n == 5);
+	T_CHECK(hs.n == 6);
+	hs = host_status(NULL, "both", now);
+	T_CHECK(hs.n == 2 && strcmp(hs.first_svc, "svc-b") == 0);
 
 	T_CHECK(c->ops->list_services(c, count_service, &sl) == 0);
 	T_CHECK(sl.n == 2 && strcmp(sl.first, "svc-b") == 0 && sl.first_hosts == 4);
+	/* the command for (svc-b, both) is not delivered to (svc-c, both) */
+	T_CHECK(hb("both", "svc-c", now, NULL, 0, &cmd) == 0 && cmd.command_id[0] == '\0');
+	T_CHECK(hb("both", "svc-b", now, NULL, 0, &cmd) == 0 && cmd.command_id[0] != '\0');
+	T_CHECK(cmd.config && strcmp(cmd.config, "{\"all\":1}") == 0);
+	ctl_command_release(&cmd);
 	close_ctl();
 }
 
@@ -510,6 +518,52 @@ T_TEST(bad_arguments)
 	close_ctl();
 }
 
+/* A database written with schema 1 (hosts keyed by hostname alone) upgrades in place. */
+T_TEST(upgrade_from_schema_1)
+{
+	char v1[400], src[600], dst[600];
+	struct ctl_command cmd;
+	struct svc_list sl = { 0 };
+	const char *d = sfx_tmpdir("fp-store");
+
+	T_REQUIRE(d != NULL);
+	snprintf(dir, sizeof(dir), "%s", d);
+	snprintf(dbpath, sizeof(dbpath), "%s/db.sqlite", dir);
+	snprintf(v1, sizeof(v1), "%s/schema1", dir);
+	T_REQUIRE(mkdir(v1, 0700) == 0);
+	snprintf(src, sizeof(src), "%s/001_init.sql", sfx_schema());
+	snprintf(dst, sizeof(dst), "%s/001_init.sql", v1);
+	T_REQUIRE(link(src, dst) == 0 || symlink(src, dst) == 0);
+	T_REQUIRE(open_at(v1) == 0);
+	T_CHECK(st.control->schema_version == 1);
+	store_close(&st);
+	/* rows as the schema-1 server wrote them */
+	T_REQUIRE(sfx_sql_exec(dbpath,
+		"INSERT INTO hosts VALUES ('h1', 'svc', '10.0.0.9', '1.0', 'OK', NULL, 100, 200);"
+		"INSERT INTO hosts VALUES ('h2', 'other', NULL, NULL, NULL, NULL, 150, 150);"
+		"INSERT INTO requests VALUES ('r1', 'svc', 'start', '{}', 190);"
+		"INSERT INTO commands (command_id, request_id, hostname, service_name, command_type,"
+		" status, combined_config, created_at) VALUES"
+		" ('c-sent', 'r1', 'h1', 'svc', 'start', 'sent', '{\"duration\":5}', 190),"
+		" ('c-pend', 'r1', 'h1', 'svc', 'start', 'pending', '{\"duration\":6}', 191);") ==
+		SQLITE_OK);
+
+	T_REQUIRE(open_at(sfx_schema()) == 0);
+	T_CHECK(st.control->schema_version >= 2);
+	struct hosts hs = host_status("svc", "h1", 200);
+	T_CHECK(hs.n == 1 && hs.first_seen == 200 && strcmp(hs.first_ip, "10.0.0.9") == 0);
+	T_CHECK(strcmp(hs.first_cmd, "c-pend") == 0 && strcmp(hs.first_status, "pending") == 0);
+	T_CHECK(st.control->ops->list_services(st.control, count_service, &sl) == 0 && sl.n == 2);
+	/* the host heartbeating under another service does not get svc's command */
+	T_CHECK(hb("h1", "other", 300, NULL, 0, &cmd) == 0 && cmd.command_id[0] == '\0');
+	T_CHECK(hb("h1", "svc", 301, NULL, 0, &cmd) == 0 && strcmp(cmd.command_id, "c-pend") == 0);
+	T_CHECK(cmd.config && strcmp(cmd.config, "{\"duration\":6}") == 0);
+	ctl_command_release(&cmd);
+	T_CHECK(host_status(NULL, "h1", 301).n == 2);
+	T_CHECK(sfx_sql_int(dbpath, "SELECT count(*) FROM hosts") == 3);
+	close_ctl();
+}
+
 int main(void)
 {
 	log_init("test_server_store", LOG_ERROR);
@@ -521,5 +575,6 @@ int main(void)
 	T_RUN(request_status_and_paging);
 	T_RUN(reopen_keeps_commands);
 	T_RUN(bad_arguments);
+	T_RUN(upgrade_from_schema_1);
 	return t_done();
 }

@@ -28,10 +28,11 @@ static const char SQL_RECENT_HOSTS[] =
 static const char SQL_INSERT_REQUEST[] =
 	"INSERT INTO requests (request_id, service_name, request_type, config, created_at)"
 	" VALUES (?1, ?2, ?3, ?4, ?5)";
-/* a new stop supersedes every pending command of the host; a new start only pending starts */
+/* a new stop supersedes every pending command of the (service, host); a new start only pending
+ * starts */
 static const char SQL_SUPERSEDE[] =
 	"UPDATE commands SET status = 'failed', error_message = 'superseded by ' || ?2,"
-	" completed_at = ?3 WHERE hostname = ?1 AND status = 'pending'"
+	" completed_at = ?3 WHERE hostname = ?1 AND service_name = ?5 AND status = 'pending'"
 	" AND (?4 = 'stop' OR command_type = 'start')";
 static const char SQL_INSERT_COMMAND[] =
 	"INSERT INTO commands (command_id, request_id, hostname, service_name, command_type,"
@@ -56,6 +57,7 @@ static int add_command(struct sq_conn *c, const struct ctl_request *r, const cha
 	sq_bind_text(st, 2, cid);
 	sqlite3_bind_int64(st, 3, r->now);
 	sq_bind_text(st, 4, type_names[r->type]);
+	sq_bind_text(st, 5, r->service_name);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		return sq_dberr(c->db, "supersede");
 	sqlite3_reset(st);

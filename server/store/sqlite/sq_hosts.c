@@ -1,7 +1,7 @@
 /* sq_hosts.c — the control door's hosts: heartbeats, host status and the services list.
  *
- * Hosts are keyed by hostname alone: a host belongs to the service it last heartbeated with.
- * A heartbeat with nothing to deliver costs one upsert and one indexed read (commands_open is a
+ * Hosts are keyed by (service_name, hostname) (schema/002): a command reaches a heartbeat only
+ * when both match, and only that host's commands are touched by its id lists. A heartbeat with nothing to deliver costs one upsert and one indexed read (commands_open is a
  * partial index holding only pending and sent commands). */
 #include <errno.h>
 #include <stdio.h>
@@ -13,28 +13,29 @@
 static const char SQL_HOST_UPSERT[] =
 	"INSERT INTO hosts (hostname, service_name, ip_address, agent_version, agent_status,"
 	" last_command_id, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)"
-	" ON CONFLICT (hostname) DO UPDATE SET service_name = excluded.service_name,"
+	" ON CONFLICT (service_name, hostname) DO UPDATE SET"
 	" ip_address = coalesce(excluded.ip_address, ip_address),"
 	" agent_version = coalesce(excluded.agent_version, agent_version),"
 	" agent_status = excluded.agent_status, last_command_id = excluded.last_command_id,"
 	" last_seen = max(last_seen, excluded.last_seen)";
 static const char SQL_EXECUTED[] =
 	"UPDATE commands SET status = 'completed', completed_at = ?3"
-	" WHERE command_id = ?1 AND hostname = ?2 AND status IN ('pending', 'sent')";
+	" WHERE command_id = ?1 AND hostname = ?2 AND service_name = ?4"
+	" AND status IN ('pending', 'sent')";
 static const char SQL_RECEIVED[] =
 	"UPDATE commands SET status = 'sent', sent_at = ?3"
-	" WHERE command_id = ?1 AND hostname = ?2 AND status = 'pending'";
+	" WHERE command_id = ?1 AND hostname = ?2 AND service_name = ?4 AND status = 'pending'";
 /* the oldest pending command, else the newest sent one */
 static const char SQL_CURRENT[] =
 	"SELECT id, command_id, command_type, combined_config, status FROM commands"
-	" WHERE hostname = ?1 AND status IN ('pending', 'sent')"
+	" WHERE hostname = ?1 AND service_name = ?2 AND status IN ('pending', 'sent')"
 	" ORDER BY status = 'pending' DESC, CASE status WHEN 'pending' THEN id ELSE -id END"
 	" LIMIT 1";
 static const char SQL_MARK_SENT[] =
 	"UPDATE commands SET status = 'sent', sent_at = ?2 WHERE id = ?1 AND status = 'pending'";
 
-static int mark_ids(struct sq_conn *c, const char *sql, const char *host,
-		    const char *const *ids, size_t n, int64_t now)
+static int mark_ids(struct sq_conn *c, const char *sql, const struct ctl_heartbeat *hb,
+		    const char *const *ids, size_t n)
 {
 	if (n > CTL_MAX_IDS)
 		n = CTL_MAX_IDS;
@@ -45,8 +46,9 @@ static int mark_ids(struct sq_conn *c, const char *sql, const char *host,
 		if (!st)
 			return -EIO;
 		sq_bind_text(st, 1, ids[i]);
-		sq_bind_text(st, 2, host);
-		sqlite3_bind_int64(st, 3, now);
+		sq_bind_text(st, 2, hb->hostname);
+		sqlite3_bind_int64(st, 3, hb->now);
+		sq_bind_text(st, 4, hb->service_name);
 		int rc = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (rc != SQLITE_DONE)
@@ -85,14 +87,12 @@ int sq_heartbeat(struct control *ctl, const struct ctl_heartbeat *hb, struct ctl
 	sqlite3_reset(st);
 
 	if (hb->executed_ids) {
-		rc = mark_ids(c, SQL_EXECUTED, hb->hostname, hb->executed_ids, hb->n_executed,
-			      hb->now);
+		rc = mark_ids(c, SQL_EXECUTED, hb, hb->executed_ids, hb->n_executed);
 		if (rc)
 			goto out;
 	}
 	if (hb->received_ids) {
-		rc = mark_ids(c, SQL_RECEIVED, hb->hostname, hb->received_ids, hb->n_received,
-			      hb->now);
+		rc = mark_ids(c, SQL_RECEIVED, hb, hb->received_ids, hb->n_received);
 		if (rc)
 			goto out;
 	}
@@ -102,6 +102,7 @@ int sq_heartbeat(struct control *ctl, const struct ctl_heartbeat *hb, struct ctl
 	if (!st)
 		goto out;
 	sq_bind_text(st, 1, hb->hostname);
+	sq_bind_text(st, 2, hb->service_name);
 	int step = sqlite3_step(st);
 	if (step == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(st, 0);
@@ -150,11 +151,12 @@ static const char SQL_HOST_STATUS[] =
 	"SELECT h.hostname, h.service_name, h.ip_address, h.agent_version, h.last_seen,"
 	" c.command_id, c.command_type, c.status"
 	" FROM hosts h LEFT JOIN commands c ON c.id = coalesce("
-	"  (SELECT id FROM commands WHERE hostname = h.hostname AND status = 'pending'"
-	"   ORDER BY id LIMIT 1),"
-	"  (SELECT id FROM commands WHERE hostname = h.hostname AND status = 'sent'"
-	"   ORDER BY id DESC LIMIT 1),"
-	"  (SELECT id FROM commands WHERE hostname = h.hostname ORDER BY id DESC LIMIT 1))"
+	"  (SELECT id FROM commands WHERE hostname = h.hostname AND service_name = h.service_name"
+	"   AND status = 'pending' ORDER BY id LIMIT 1),"
+	"  (SELECT id FROM commands WHERE hostname = h.hostname AND service_name = h.service_name"
+	"   AND status = 'sent' ORDER BY id DESC LIMIT 1),"
+	"  (SELECT id FROM commands WHERE hostname = h.hostname AND service_name = h.service_name"
+	"   ORDER BY id DESC LIMIT 1))"
 	" WHERE (?1 IS NULL OR h.service_name = ?1) AND (?2 IS NULL OR h.hostname = ?2)"
 	" ORDER BY h.service_name, h.hostname LIMIT ?3";
 
