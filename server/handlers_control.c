@@ -8,6 +8,7 @@
 #include "handlers.h"
 #include "jsonv.h"
 #include "log.h"
+#include "profiler_cfg.h"
 #include "store/control.h"
 
 #define NAME_MAX_LEN     256
@@ -94,6 +95,12 @@ static int parse_targets(json_t *j, struct targets *tg, struct http_resp *resp)
 					"null}", field);
 			return 1;
 		}
+		if (json_object_size(map) == 0) {
+			/* Performance Studio: "target_hosts cannot be empty"; leave it out to target
+			 * every recent host of the service */
+			http_resp_error(resp, 400, "field '%s' must not be empty", field);
+			return 1;
+		}
 		if (json_object_size(map) > MAX_TARGETS) {
 			http_resp_error(resp, 400, "field '%s' has more than %d hosts", field,
 					MAX_TARGETS);
@@ -132,8 +139,9 @@ static int parse_targets(json_t *j, struct targets *tg, struct http_resp *resp)
 		return 0;
 	pids = json_object_get(j, "pids");
 	c = pid_count(pids);
-	if (!json_is_array(names) || json_array_size(names) > MAX_TARGETS) {
-		http_resp_error(resp, 400, "field 'target_hostnames' must be an array of at most %d "
+	if (!json_is_array(names) || json_array_size(names) == 0 ||
+	    json_array_size(names) > MAX_TARGETS) {
+		http_resp_error(resp, 400, "field 'target_hostnames' must be an array of 1 to %d "
 				"hostnames", MAX_TARGETS);
 		return 1;
 	}
@@ -163,6 +171,30 @@ static int parse_targets(json_t *j, struct targets *tg, struct http_resp *resp)
 			tg->t[tg->n].n_pids = tg->t[0].n_pids;
 		}
 		tg->n++;
+	}
+	return 0;
+}
+
+/* Performance Studio's rules for a stop's level: "process" needs pids for at least one host,
+ * "host" takes none. Without stop_level (a fleetprof extension), pids make it "process" and none
+ * "host". 0, or 1 after answering. */
+static int check_stop_level(int type, int level, const struct targets *tg, struct http_resp *resp)
+{
+	bool any_pids = false;
+
+	if (type != 1 || level < 0)
+		return 0;
+	for (size_t i = 0; i < tg->n; i++)
+		any_pids |= tg->t[i].n_pids > 0;
+	if (!strcmp(stop_levels[level], "process") && !any_pids) {
+		http_resp_error(resp, 400, "field 'stop_level': a stop at 'process' level needs the "
+				"pids to stop in 'target_hosts'");
+		return 1;
+	}
+	if (!strcmp(stop_levels[level], "host") && any_pids) {
+		http_resp_error(resp, 400, "field 'stop_level': a stop at 'host' level takes no pids "
+				"in 'target_hosts'");
+		return 1;
 	}
 	return 0;
 }
@@ -282,8 +314,9 @@ oom:
 	return 1;
 }
 
-/* {success, message, request_id, status, command_ids}. */
-static json_t *request_answer(const struct preq *q, const struct ctl_created *c)
+/* {success, message, request_id, status, command_ids, estimated_completion_time}: the time is
+ * when a start's profiles should be done (now + duration), null for a stop. */
+static json_t *request_answer(const struct preq *q, const struct ctl_created *c, int64_t now)
 {
 	json_t *ids = json_array();
 	char msg[128];
@@ -292,8 +325,10 @@ static json_t *request_answer(const struct preq *q, const struct ctl_created *c)
 		json_array_append_new(ids, json_string(c->command_ids[i]));
 	snprintf(msg, sizeof(msg), "%s request created for %zu host%s", req_types[q->type], c->n,
 		 c->n == 1 ? "" : "s");
-	return json_pack("{s:b, s:s, s:s, s:s, s:o}", "success", 1, "message", msg, "request_id",
-			 c->request_id, "status", "pending", "command_ids", ids);
+	return json_pack("{s:b, s:s, s:s, s:s, s:o, s:o}", "success", 1, "message", msg,
+			 "request_id", c->request_id, "status", "pending", "command_ids", ids,
+			 "estimated_completion_time",
+			 q->type == 0 ? json_time(now + q->duration) : json_null());
 }
 
 int h_profile_request(struct srv *s, const struct http_req *req, struct http_resp *resp)
@@ -329,7 +364,12 @@ int h_profile_request(struct srv *s, const struct http_req *req, struct http_res
 		http_resp_error(resp, 400, "field 'service_name' must not be empty");
 		goto out;
 	}
-	if (parse_targets(j, &tg, resp) || build_request(&q, &tg, &r, &texts, &n_texts, resp))
+	if (pcfg_check(q.extra, err.msg, sizeof(err.msg))) {
+		http_resp_error(resp, 400, "%s", err.msg);
+		goto out;
+	}
+	if (parse_targets(j, &tg, resp) || check_stop_level(q.type, q.level, &tg, resp) ||
+	    build_request(&q, &tg, &r, &texts, &n_texts, resp))
 		goto out;
 	r.now = s->now();
 	rc = s->control->ops->create_request(s->control, &r, &created);
@@ -343,7 +383,7 @@ int h_profile_request(struct srv *s, const struct http_req *req, struct http_res
 		log_warn("profile_request for %s: store error: %s", q.service, strerror(-rc));
 		http_resp_error(resp, 500, "could not create the request");
 	} else {
-		http_resp_json(resp, 200, request_answer(&q, &created));
+		http_resp_json(resp, 200, request_answer(&q, &created, r.now));
 	}
 out:
 	ctl_created_release(&created);

@@ -50,28 +50,18 @@ static bool lines_start_with_appid(const char *text, size_t len, size_t n)
 	return any;
 }
 
-/* How the lines are prefixed, from the header, as Performance Studio's indexer reads it:
- * "application_metadata_enabled": true is appid;container;..., false is container;...
+/* How the lines are prefixed, from the header (hdr, may be NULL), as Performance Studio's indexer
+ * reads it: "application_metadata_enabled": true is appid;container;..., false is container;...
  * fleetprof-agent 0.1.0 wrote false with the appid field on every line (always an index into
  * "application_metadata", as gProfiler writes it): such a profile is read as it was meant.
- * No header, or no flag in it: appid;container;... (what every fleetprof tool writes). */
-static bool has_appid(const char *text, size_t len)
+ * No header, or no flag in it: appid;container;... (what every fleetprof tool writes).
+ * lines: the text after the header line. */
+static bool has_appid(json_t *hdr, const char *lines, size_t len)
 {
-	size_t hlen = 0, n_meta;
-	const char *h = header_line(text, len, &hlen);
-	json_t *j, *flag;
-	bool appid = true;
-
-	if (!h || hlen > COL_MAX_LINE)
+	if (!json_is_false(json_object_get(hdr, "application_metadata_enabled")))
 		return true;
-	j = json_loadb(h, hlen, JSON_REJECT_DUPLICATES, NULL);
-	flag = json_object_get(j, "application_metadata_enabled");
-	if (json_is_false(flag)) {
-		n_meta = json_array_size(json_object_get(j, "application_metadata"));
-		appid = lines_start_with_appid(h + hlen, len - (size_t)(h + hlen - text), n_meta);
-	}
-	json_decref(j);
-	return appid;
+	return lines_start_with_appid(lines, len,
+				      json_array_size(json_object_get(hdr, "application_metadata")));
 }
 
 /* One stack line: validate it and merge it with its duplicates, keyed "container;stack". */
@@ -142,6 +132,8 @@ static int on_merged(void *ctx, const char *key, size_t len, uint64_t count)
 int prof_parse(struct prof *p, const char *text, size_t len, struct col_error *err)
 {
 	struct col_error lerr;
+	const char *h, *rest;
+	size_t hlen = 0;
 	int rc;
 
 	if (!err)
@@ -151,8 +143,14 @@ int prof_parse(struct prof *p, const char *text, size_t len, struct col_error *e
 	p->agg = col_agg_new(PROF_MAX_STACKS);
 	if (!p->agg)
 		return -ENOMEM;
-	p->appid = has_appid(text ? text : "", text ? len : 0);
-	rc = col_parse(text ? text : "", text ? len : 0, &p->header, on_stack, p, err);
+	if (!text)
+		text = "", len = 0;
+	h = header_line(text, len, &hlen);
+	if (h && hlen <= COL_MAX_LINE)
+		p->hdr = json_loadb(h, hlen, JSON_REJECT_DUPLICATES, NULL);
+	rest = h ? h + hlen : text;
+	p->appid = has_appid(p->hdr, rest, len - (size_t)(rest - text));
+	rc = col_parse(text, len, &p->header, on_stack, p, err);
 	if (!rc)
 		rc = col_agg_foreach(p->agg, false, on_merged, p);
 	if (rc && p->msg[0]) {
@@ -167,6 +165,7 @@ void prof_release(struct prof *p)
 	if (!p)
 		return;
 	free(p->header);
+	json_decref(p->hdr);
 	free(p->lines);
 	col_agg_free(p->agg);
 	memset(p, 0, sizeof(*p));

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 #include "collapsed.h"
 #include "store/samples.h"
 
@@ -22,6 +23,7 @@
 struct prof {
 	char *header;             /* the header line's JSON text (without "# "), NULL when the
 				   * profile has none; owned */
+	json_t *hdr;              /* that text parsed, NULL when absent or not JSON; owned */
 	struct smp_line *lines;   /* the distinct pairs, pointing into the merge table */
 	size_t n_lines;
 	uint64_t total;           /* samples */

@@ -55,7 +55,8 @@ static int avg_field(json_t *obj, const char *key, double *out, struct http_resp
 	return 0;
 }
 
-/* gpid: integer, digit string, "" or null (0 = none yet). */
+/* gpid: an integer or a digit string, "" while the agent has none (0). Required, as in
+ * Performance Studio's AgentData (gProfiler always sends it). */
 static int gpid_field(json_t *obj, int64_t *out, struct http_resp *resp)
 {
 	json_t *v = json_object_get(obj, "gpid");
@@ -63,8 +64,10 @@ static int gpid_field(json_t *obj, int64_t *out, struct http_resp *resp)
 	char *end;
 
 	*out = 0;
-	if (!v || json_is_null(v))
-		return 0;
+	if (!v || json_is_null(v)) {
+		http_resp_error(resp, 400, "field 'gpid' is required (\"\" when the agent has none yet)");
+		return 1;
+	}
 	if (json_is_integer(v) && json_integer_value(v) >= 0) {
 		*out = json_integer_value(v);
 		return 0;
@@ -175,6 +178,16 @@ static int profile_text(struct upload *up, const char *text, struct http_resp *r
 		http_resp_error(resp, 500, "out of memory");
 		return 1;
 	}
+	/* as Performance Studio: the first line is the agent's header, with its metadata */
+	if (!json_is_object(up->prof.hdr)) {
+		http_resp_error(resp, 400, "field 'profile': the first line must be '# ' and the "
+				"agent's JSON header object");
+		return 1;
+	}
+	if (!json_is_object(json_object_get(up->prof.hdr, "metadata"))) {
+		http_resp_error(resp, 400, "field 'profile': the header has no 'metadata' object");
+		return 1;
+	}
 	up->u.header_json = up->prof.header;
 	up->u.lines = up->prof.lines;
 	up->u.n_lines = up->prof.n_lines;
@@ -204,12 +217,15 @@ int upload_parse(const struct http_req *req, size_t max_plain, struct upload *up
 		http_resp_error(resp, 400, "field 'hostname' is required");
 		return 1;
 	}
+	u->end_time = INT64_MIN;   /* not sent: the start (Performance Studio's AgentData has none) */
 	if (time_field(up->json, "start_time", true, &u->start_time, resp) ||
-	    time_field(up->json, "end_time", true, &u->end_time, resp) ||
+	    time_field(up->json, "end_time", false, &u->end_time, resp) ||
 	    avg_field(up->json, "cpu_avg", &u->cpu_avg, resp) ||
 	    avg_field(up->json, "mem_avg", &u->mem_avg, resp) ||
 	    body_scalar(up->json, "spawn_time", resp) || gpid_field(up->json, &u->gpid, resp))
 		return 1;
+	if (u->end_time == INT64_MIN)
+		u->end_time = u->start_time;
 	if (u->end_time < u->start_time) {
 		http_resp_error(resp, 400, "field 'end_time' is before 'start_time'");
 		return 1;

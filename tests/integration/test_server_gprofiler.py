@@ -269,3 +269,112 @@ with Suite("server_gprofiler") as t:
         t.eq(b.tick(), None, "not the host of B")
         t.eq(a.tick(), body["command_ids"][0], "the host of A")
         t.eq(a.ran[0][1].get("duration"), 20, "with its config")
+
+    # ---- point 4: validation as Performance Studio's models do it ----
+    def refused(body, field, what):
+        st, ans = srv.json("POST", "/api/metrics/profile_request", body)
+        t.eq(st, 400, "%s: status (%s)" % (what, ans))
+        t.eq(ans.get("success"), False, "%s: JSON error" % what)
+        t.true(field in ans.get("message", ""), "%s: the message names %s: %r"
+               % (what, field, ans.get("message")))
+
+    srv.heartbeat("val-host", "svc-val")
+    BASE = {"service_name": "svc-val", "continuous": False, "duration": 60, "frequency": 11,
+            "profiling_mode": "cpu"}
+
+    with t.case("stop_process_level_needs_pids"):
+        # ProfilingRequest.validate_profile_request: stop + stop_level "process" needs a pid
+        refused(dict(BASE, request_type="stop", stop_level="process",
+                     target_hosts={"val-host": None}), "stop_level", "process stop, no pids")
+        # ... and a host-level stop takes none
+        refused(dict(BASE, request_type="stop", stop_level="host",
+                     target_hosts={"val-host": [42]}), "stop_level", "host stop with pids")
+        st, ans = srv.profile_request("svc-val", "stop", {"val-host": [42]}, stop_level="process")
+        t.eq(st, 200, "a process stop with pids (%s)" % ans)
+
+    with t.case("empty_target_hosts_refused"):
+        # ProfilingRequest.validate_target_hosts: "target_hosts cannot be empty"
+        refused(dict(BASE, request_type="start", target_hosts={}), "target_hosts", "{}")
+
+    with t.case("unknown_profiler_setting_refused"):
+        # validate_async_profiler_config, and the values gProfiler's agent knows
+        # (dynamic_profiling_management/__init__.py _apply_profiler_configs)
+        for cfg, field in (
+                ({"async_profiler": {"enabled": True, "time": "bogus"}},
+                 "additional_args.profiler_configs.async_profiler.time"),
+                ({"async_profiler": {"time": "alloc"}},
+                 "additional_args.profiler_configs.async_profiler.alloc_interval"),
+                ({"async_profiler": {"time": "alloc", "alloc_interval": "lots"}},
+                 "additional_args.profiler_configs.async_profiler.alloc_interval"),
+                ({"perf": "turbo"}, "additional_args.profiler_configs.perf"),
+                ({"perf": {"mode": "enabled_aggressive", "events": [3]}},
+                 "additional_args.profiler_configs.perf.events"),
+                ({"pyspy": "sometimes"}, "additional_args.profiler_configs.pyspy"),
+                ({"rbspy": True}, "additional_args.profiler_configs.rbspy")):
+            refused(dict(BASE, request_type="start", target_hosts={"val-host": None},
+                         additional_args={"profiler_configs": cfg}), field, "%s" % cfg)
+        # what Performance Studio's console sends is taken, and reaches the agent as it is
+        good = {"perf": {"mode": "enabled_restricted", "events": ["cycles"]}, "pyperf": "enabled",
+                "pyspy": "enabled_fallback", "phpspy": "disabled", "nodejs_perf": "disabled",
+                "async_profiler": {"enabled": True, "time": "alloc", "alloc_interval": "512KiB"},
+                "some_future_profiler": {"anything": 1}}
+        st, ans = srv.profile_request("svc-val", "start", {"val-host": None},
+                                      additional_args={"profiler_configs": good,
+                                                       "max_processes": 10})
+        t.eq(st, 200, "the console's settings (%s)" % ans)
+        m = DynamicManager(HeartbeatClient(srv, AGENT, "svc-val", "val-host"))
+        while m.tick():
+            pass
+        t.eq(m.ran[-1][1].get("profiler_configs"), good, "profiler_configs delivered")
+
+    with t.case("upload_needs_header_and_gpid"):
+        client = ProfilerAPIClient(srv, AGENT, "svc-val", "val-host")
+        good = gprofiler_profile(STACKS, "val-host")
+        for profile, gpid, field in ((good.split("\n", 1)[1], "", "profile"),
+                                     ("# [1]\n" + good.split("\n", 1)[1], "", "profile"),
+                                     ("# {\"metrics\": {}}\n" + good.split("\n", 1)[1], "",
+                                      "metadata"),
+                                     (good, None, "gpid")):
+            try:
+                if gpid is None:   # AgentData.gpid has no default
+                    client._request("POST", "/api/v2/profiles", {
+                        "start_time": utc_iso(NOW - 60), "end_time": utc_iso(NOW),
+                        "hostname": "val-host", "profile": profile})
+                else:
+                    client.submit_profile(NOW - 60, NOW, profile, gpid)
+            except APIError as e:
+                t.true(field in str(e), "the message names %s: %s" % (field, e))
+            else:
+                raise TestFailure("accepted an upload without %s" % field)
+        # AgentData has no end_time: it is optional
+        ans = client._request("POST", "/api/v2/profiles", {
+            "start_time": utc_iso(NOW - 60), "hostname": "val-host", "profile": good, "gpid": 7})
+        t.eq(ans.get("gpid"), 7, "an upload without end_time")
+
+    with t.case("estimated_completion_time"):
+        # ProfilingResponse.estimated_completion_time: now + duration for a start, null for a stop
+        t0 = time.time()
+        st, ans = srv.profile_request("svc-val", "start", {"val-host": None}, duration=120)
+        t.eq(st, 200, "start (%s)" % ans)
+        est = datetime.datetime.strptime(ans.get("estimated_completion_time") or "",
+                                         "%Y-%m-%dT%H:%M:%SZ")
+        est = est.replace(tzinfo=datetime.timezone.utc).timestamp()
+        t.true(t0 + 118 <= est <= time.time() + 122, "start: %r" % ans["estimated_completion_time"])
+        st, ans = srv.profile_request("svc-val", "stop", {"val-host": None}, stop_level="host")
+        t.true("estimated_completion_time" in ans and ans["estimated_completion_time"] is None,
+               "stop: %s" % ans)
+
+    with t.case("start_after_pending_stop_keeps_the_stop"):
+        # Performance Studio replaces a pending stop with a newer start (one command row per
+        # host); fleetprof delivers the stop first, then the start (README, API differences)
+        m = DynamicManager(HeartbeatClient(srv, AGENT, "svc-val", "val-host"))
+        while m.tick():
+            pass
+        srv.profile_request("svc-val", "stop", {"val-host": None}, stop_level="host")
+        st, ans = srv.profile_request("svc-val", "start", {"val-host": None}, duration=9,
+                                      continuous=True)
+        ran_before = len(m.ran)
+        while m.tick():
+            pass
+        t.eq([c[0] for c in m.ran[ran_before:]], ["stop", "start"], "the agent runs")
+        t.eq(m.ran[-1][1].get("duration"), 9, "the start after the stop")
