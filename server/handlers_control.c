@@ -21,6 +21,7 @@
 static const char *const req_types[] = { "start", "stop", NULL };
 static const char *const modes[] = { "cpu", "allocation", "none", NULL };
 static const char *const stop_levels[] = { "process", "host", NULL };
+static const char *const scopes[] = { "host", NULL };
 
 /* One target host as asked. */
 struct target {
@@ -208,7 +209,29 @@ struct preq {
 	int mode;               /* index in modes */
 	int level;              /* index in stop_levels, -1 when not given */
 	json_t *extra;          /* additional_args (borrowed), may be NULL */
+	bool dry_run;           /* check and answer, create nothing */
 };
+
+/* Performance Studio's workload-level targets (target_scope other than "host",
+ * target_entities) are not resolved here: refused rather than widened to whole hosts.
+ * 0, or 1 after answering. */
+static int check_scope(json_t *j, struct http_resp *resp)
+{
+	json_t *ents = json_object_get(j, "target_entities");
+	struct jv_err err;
+	int scope = 0;
+
+	if (jv_enum(j, "target_scope", false, scopes, &scope, &err) < 0) {
+		http_resp_error(resp, 400, "field 'target_scope': only 'host' targets are supported");
+		return 1;
+	}
+	if (ents && !json_is_null(ents) && !(json_is_array(ents) && !json_array_size(ents))) {
+		http_resp_error(resp, 400, "field 'target_entities': workload targets are not "
+				"supported; name the hosts in 'target_hosts'");
+		return 1;
+	}
+	return 0;
+}
 
 static json_t *pids_json(const int64_t *pids, size_t n)
 {
@@ -356,7 +379,8 @@ int h_profile_request(struct srv *s, const struct http_req *req, struct http_res
 	    jv_int(j, "frequency", false, 1, 1000, &q.frequency, &err) < 0 ||
 	    jv_enum(j, "profiling_mode", false, modes, &q.mode, &err) < 0 ||
 	    jv_enum(j, "stop_level", false, stop_levels, &q.level, &err) < 0 ||
-	    jv_object(j, "additional_args", false, &q.extra, &err) < 0) {
+	    jv_object(j, "additional_args", false, &q.extra, &err) < 0 ||
+	    jv_bool(j, "dry_run", false, &q.dry_run, &err) < 0) {
 		http_resp_error(resp, 400, "%s", err.msg);
 		goto out;
 	}
@@ -368,9 +392,17 @@ int h_profile_request(struct srv *s, const struct http_req *req, struct http_res
 		http_resp_error(resp, 400, "%s", err.msg);
 		goto out;
 	}
-	if (parse_targets(j, &tg, resp) || check_stop_level(q.type, q.level, &tg, resp) ||
+	if (check_scope(j, resp) || parse_targets(j, &tg, resp) ||
+	    check_stop_level(q.type, q.level, &tg, resp) ||
 	    build_request(&q, &tg, &r, &texts, &n_texts, resp))
 		goto out;
+	if (q.dry_run) {   /* as Performance Studio answers one */
+		http_resp_json(resp, 200, json_pack("{s:b, s:s, s:n, s:[], s:n}", "success", 1,
+						    "message", "Dry run: profiling request validated",
+						    "request_id", "command_ids",
+						    "estimated_completion_time"));
+		goto out;
+	}
 	r.now = s->now();
 	rc = s->control->ops->create_request(s->control, &r, &created);
 	if (rc == -ENOENT)

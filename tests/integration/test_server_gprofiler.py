@@ -378,3 +378,25 @@ with Suite("server_gprofiler") as t:
             pass
         t.eq([c[0] for c in m.ran[ran_before:]], ["stop", "start"], "the agent runs")
         t.eq(m.ran[-1][1].get("duration"), 9, "the start after the stop")
+
+    with t.case("dry_run_creates_nothing"):
+        # ProfilingRequest.dry_run: validated, answered, nothing created
+        st, before = srv.commands(service="svc-val")
+        st, ans = srv.profile_request("svc-val", "start", {"val-host": None}, dry_run=True)
+        t.eq((st, ans.get("success"), ans.get("command_ids"), ans.get("request_id")),
+             (200, True, [], None), "dry run answer (%s)" % ans)
+        st, after = srv.commands(service="svc-val")
+        t.eq(after["total"], before["total"], "no command created")
+        refused(dict(BASE, request_type="stop", stop_level="process", dry_run=True,
+                     target_hosts={"val-host": None}), "stop_level", "a bad dry run")
+
+    with t.case("workload_targets_refused"):
+        # target_scope/target_entities (workload-level) are not resolved here: refused, never
+        # silently widened to whole hosts
+        refused(dict(BASE, request_type="start", target_scope="pod",
+                     target_entities=[{"pod_name": "web-1"}]), "target_scope", "pod scope")
+        refused(dict(BASE, request_type="start", target_hosts={"val-host": None},
+                     target_entities=[{"hostname": "val-host", "pid": 4}]), "target_entities",
+                "entities")
+        st, ans = srv.profile_request("svc-val", "start", {"val-host": None}, target_scope="host")
+        t.eq(st, 200, "scope host is fine (%s)" % ans)
