@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util.h"
 #include "config.h"
 
 enum opt_type { OPT_STR, OPT_INT, OPT_BIND, OPT_LEVEL };
@@ -48,7 +49,7 @@ static const struct opt opts[] = {
 	{ "log-level", OPT_LEVEL, offsetof(struct config, log_level), sizeof(enum log_level), 0, 0,
 	  "info", "debug, info, warn or error" },
 };
-#define N_OPTS (sizeof(opts) / sizeof(opts[0]))
+#define N_OPTS ARRAY_SIZE(opts)
 
 static void env_name(const struct opt *o, char *out, size_t n)
 {

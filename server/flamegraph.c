@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonstr.h"
 #include "flamegraph.h"
-#include "http.h"
+#include "jsonstr.h"
+#include "util.h"
 
 struct stack {
 	const char *s;      /* in the arena, not NUL-terminated */
@@ -43,6 +43,34 @@ static uint64_t hash_bytes(uint64_t h, const char *s, size_t n)
 	return h;
 }
 #define HASH_SEED 0xcbf29ce484222325ull
+
+/* Rebuild an open-addressing index (slot = entry number + bias, 0 = empty) over the entries
+ * lo..n-1 of a table, doubling its size (first_cap at first) until it is at least twice n.
+ * hash_of gives an entry's hash. 0 or -ENOMEM (the old index is kept). */
+static int index_rebuild(uint32_t **index, size_t *index_cap, size_t first_cap, size_t lo, size_t n,
+			 uint32_t bias, uint64_t (*hash_of)(const void *tab, size_t i),
+			 const void *tab)
+{
+	size_t cap = *index_cap ? *index_cap * 2 : first_cap;
+	uint32_t *idx;
+
+	while (cap < (n + 1) * 2)
+		cap *= 2;
+	idx = calloc(cap, sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	for (size_t i = lo; i < n; i++) {
+		size_t j = hash_of(tab, i) & (cap - 1);
+
+		while (idx[j])
+			j = (j + 1) & (cap - 1);
+		idx[j] = (uint32_t)(i + bias);
+	}
+	free(*index);
+	*index = idx;
+	*index_cap = cap;
+	return 0;
+}
 
 static char *arena_copy(struct fg *f, const char *s, size_t n)
 {
@@ -94,28 +122,14 @@ void fg_free(struct fg *f)
 	free(f);
 }
 
+static uint64_t stack_hash(const void *tab, size_t i)
+{
+	return ((const struct fg *)tab)->stacks[i].hash;
+}
+
 static int grow_index(struct fg *f)
 {
-	size_t cap = f->index_cap ? f->index_cap * 2 : 1024;
-	uint32_t *idx;
-
-	while (cap < (f->n + 1) * 2)
-		cap *= 2;
-	idx = calloc(cap, sizeof(*idx));
-
-	if (!idx)
-		return -ENOMEM;
-	for (size_t i = 0; i < f->n; i++) {
-		size_t j = f->stacks[i].hash & (cap - 1);
-
-		while (idx[j])
-			j = (j + 1) & (cap - 1);
-		idx[j] = (uint32_t)(i + 1);
-	}
-	free(f->index);
-	f->index = idx;
-	f->index_cap = cap;
-	return 0;
+	return index_rebuild(&f->index, &f->index_cap, 1024, 0, f->n, 1, stack_hash, f);
 }
 
 int fg_add(void *ctx, const char *stack, size_t len, uint64_t count)
@@ -142,15 +156,8 @@ int fg_add(void *ctx, const char *stack, size_t len, uint64_t count)
 	}
 	if (f->n >= f->max_stacks || f->bytes + len > f->max_bytes)
 		return -E2BIG;
-	if (f->n == f->cap) {
-		size_t cap = f->cap ? f->cap * 2 : 256;
-		struct stack *ns = realloc(f->stacks, cap * sizeof(*ns));
-
-		if (!ns)
-			return -ENOMEM;
-		f->stacks = ns;
-		f->cap = cap;
-	}
+	if (ARRAY_GROW(f->stacks, f->cap, f->n + 1, f->max_stacks))
+		return -ENOMEM;
 	st = &f->stacks[f->n];
 	st->s = arena_copy(f, stack, len);
 	if (!st->s)
@@ -229,24 +236,14 @@ struct tree {
 	uint32_t *scratch;    /* child list for sorting, per depth level reused */
 };
 
+static uint64_t node_hash(const void *tab, size_t i)
+{
+	return ((const struct tree *)tab)->nodes[i].hash;
+}
+
 static int tree_grow_index(struct tree *t)
 {
-	size_t cap = t->index_cap ? t->index_cap * 2 : 4096;
-	uint32_t *idx = calloc(cap, sizeof(*idx));
-
-	if (!idx)
-		return -ENOMEM;
-	for (size_t i = 1; i < t->n; i++) {
-		size_t j = t->nodes[i].hash & (cap - 1);
-
-		while (idx[j])
-			j = (j + 1) & (cap - 1);
-		idx[j] = (uint32_t)i;
-	}
-	free(t->index);
-	t->index = idx;
-	t->index_cap = cap;
-	return 0;
+	return index_rebuild(&t->index, &t->index_cap, 4096, 1, t->n, 0, node_hash, t);
 }
 
 /* The child of parent named name, created when missing. Index, or negative errno. */
@@ -266,15 +263,8 @@ static int64_t tree_child(struct tree *t, uint32_t parent, const char *name, siz
 	}
 	if (t->n >= t->max)
 		return -E2BIG;
-	if (t->n == t->cap) {
-		size_t cap = t->cap * 2;
-		struct node *nn = realloc(t->nodes, cap * sizeof(*nn));
-
-		if (!nn)
-			return -ENOMEM;
-		t->nodes = nn;
-		t->cap = cap;
-	}
+	if (ARRAY_GROW(t->nodes, t->cap, t->n + 1, t->max))
+		return -ENOMEM;
 	nd = &t->nodes[t->n];
 	nd->name = name;
 	nd->name_len = (uint32_t)len;
@@ -423,24 +413,14 @@ struct ftab {
 	size_t index_cap;
 };
 
+static uint64_t func_hash(const void *tab, size_t i)
+{
+	return ((const struct ftab *)tab)->v[i].hash;
+}
+
 static int ftab_grow(struct ftab *t)
 {
-	size_t cap = t->index_cap ? t->index_cap * 2 : 4096;
-	uint32_t *idx = calloc(cap, sizeof(*idx));
-
-	if (!idx)
-		return -ENOMEM;
-	for (size_t i = 0; i < t->n; i++) {
-		size_t j = t->v[i].hash & (cap - 1);
-
-		while (idx[j])
-			j = (j + 1) & (cap - 1);
-		idx[j] = (uint32_t)(i + 1);
-	}
-	free(t->index);
-	t->index = idx;
-	t->index_cap = cap;
-	return 0;
+	return index_rebuild(&t->index, &t->index_cap, 4096, 0, t->n, 1, func_hash, t);
 }
 
 static struct func *ftab_get(struct ftab *t, const char *name, size_t len)
@@ -456,15 +436,8 @@ static struct func *ftab_get(struct ftab *t, const char *name, size_t len)
 		if (fn->hash == h && fn->len == len && memcmp(fn->name, name, len) == 0)
 			return fn;
 	}
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 1024;
-		struct func *nv = realloc(t->v, cap * sizeof(*nv));
-
-		if (!nv)
-			return NULL;
-		t->v = nv;
-		t->cap = cap;
-	}
+	if (ARRAY_GROW(t->v, t->cap, t->n + 1, UINT32_MAX))
+		return NULL;
 	fn = &t->v[t->n];
 	memset(fn, 0, sizeof(*fn));
 	fn->name = name;

@@ -1,7 +1,8 @@
 /* handlers.h — the endpoint handlers (one file per group) and the server context they share.
  *
- * A handler parses and validates the request, calls store functions and fills the response. It
- * never touches libmicrohttpd. Every handler returns 0 after setting resp (errors included: a
+ * A handler parses and validates the request, calls the stores through their doors
+ * (store/control.h, store/samples.h), builds the JSON and fills the response. It never touches
+ * libmicrohttpd nor storage. Every handler returns 0 after setting resp (errors included: a
  * JSON {"success":false,"message":...} with the right status); a negative return means the
  * handler could not even build an answer and the router answers 500.
  */
@@ -11,12 +12,14 @@
 #include <stdint.h>
 #include "http.h"
 
-struct store;
+struct control;
+struct samples;
 struct config;
 struct tokens;
 
 struct srv {
-	struct store *store;
+	struct control *control;     /* the control store's door */
+	struct samples *samples;     /* the sample store's door */
 	const struct config *cfg;
 	const struct tokens *tokens;
 	const char *web_root;        /* realpath of --web, NULL when it does not exist */
@@ -61,6 +64,13 @@ int q_parse_time(const char *s, int64_t *out);
  * last hour before now. 0, or answers 400 on resp and returns 1. */
 int q_time_range(const struct http_req *req, int64_t now, int64_t *start, int64_t *end,
 		 struct http_resp *resp);
+
+/* A JSON field that may be a string, a number or null (gProfiler sends ISO strings for some).
+ * 0, or answers 400 naming the field and returns 1. */
+int body_scalar(json_t *obj, const char *key, struct http_resp *resp);
+
+/* "2026-11-27T13:00:00Z" as a new JSON string; JSON null when t <= 0. */
+json_t *json_time(int64_t t);
 
 /* An integer parameter in [min, max], def when absent. 0, or answers 400 and returns 1. */
 int q_int(const struct http_req *req, const char *name, int64_t def, int64_t min, int64_t max,

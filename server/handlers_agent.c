@@ -3,19 +3,18 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
-#include "jsonstr.h"
-#include "handlers.h"
 #include "config.h"
-#include "gz.h"
+#include "handlers.h"
+#include "jsonstr.h"
 #include "jsonv.h"
 #include "log.h"
-#include "store.h"
+#include "store/control.h"
+#include "store/samples.h"
+#include "upload.h"
 
 #define NAME_MAX_LEN   256
 #define ID_MAX_LEN     64
@@ -47,7 +46,7 @@ static json_t *body_object(const struct http_req *req, struct http_resp *resp)
 	return j;
 }
 
-/* An array of strings (at most STORE_MAX_IDS). *ids points at stack (n <= IDS_ON_STACK) or at
+/* An array of strings (at most CTL_MAX_IDS). *ids points at stack (n <= IDS_ON_STACK) or at
  * malloc'd memory the caller frees when it differs from stack. 0, or 1 after answering. */
 static int id_list(json_t *obj, const char *key, const char **stack, const char ***ids,
 		   size_t *n, struct http_resp *resp)
@@ -59,7 +58,7 @@ static int id_list(json_t *obj, const char *key, const char **stack, const char 
 
 	*ids = stack;
 	*n = 0;
-	rc = jv_array(obj, key, false, STORE_MAX_IDS, &arr, &err);
+	rc = jv_array(obj, key, false, CTL_MAX_IDS, &arr, &err);
 	if (rc < 0) {
 		http_resp_error(resp, 400, "%s", err.msg);
 		return 1;
@@ -85,8 +84,7 @@ static int id_list(json_t *obj, const char *key, const char **stack, const char 
 	return 0;
 }
 
-/* A field that may be a string, a number or null (gProfiler sends ISO strings for some). */
-static int loose_scalar(json_t *obj, const char *key, struct http_resp *resp)
+int body_scalar(json_t *obj, const char *key, struct http_resp *resp)
 {
 	json_t *v = json_object_get(obj, key);
 
@@ -96,7 +94,7 @@ static int loose_scalar(json_t *obj, const char *key, struct http_resp *resp)
 	return 1;
 }
 
-static int heartbeat_answer(struct http_resp *resp, const struct store_command *cmd)
+static int heartbeat_answer(struct http_resp *resp, const struct ctl_command *cmd)
 {
 	struct buf *b = &resp->body;
 	int rc;
@@ -112,14 +110,9 @@ static int heartbeat_answer(struct http_resp *resp, const struct store_command *
 		rc = json_str(b, cmd->command_type, strlen(cmd->command_type), 0);
 	if (!rc)
 		rc = buf_puts(b, ",\"combined_config\":");
-	if (!rc && cmd->combined_config) {
-		char *cfg = json_dumps(cmd->combined_config, JSON_COMPACT);
-
-		rc = cfg ? buf_puts(b, cfg) : -ENOMEM;
-		free(cfg);
-	} else if (!rc) {
-		rc = buf_puts(b, "{}");
-	}
+	/* the stored text is the JSON object the request handler wrote: sent as it is */
+	if (!rc)
+		rc = buf_puts(b, cmd->config ? cmd->config : "{}");
 	if (!rc)
 		rc = buf_puts(b, "},\"command_id\":");
 	if (!rc)
@@ -133,8 +126,8 @@ int h_heartbeat(struct srv *s, const struct http_req *req, struct http_resp *res
 {
 	const char *recv_stack[IDS_ON_STACK], *exec_stack[IDS_ON_STACK];
 	const char **recv = recv_stack, **exec = exec_stack;
-	struct store_heartbeat hb;
-	struct store_command cmd;
+	struct ctl_heartbeat hb;
+	struct ctl_command cmd;
 	struct jv_err err;
 	json_t *j;
 	int rc;
@@ -163,14 +156,14 @@ int h_heartbeat(struct srv *s, const struct http_req *req, struct http_resp *res
 		http_resp_error(resp, 400, "%s", err.msg);
 		goto out;
 	}
-	if (loose_scalar(j, "timestamp", resp) ||
+	if (body_scalar(j, "timestamp", resp) ||
 	    id_list(j, "received_command_ids", recv_stack, &recv, &hb.n_received, resp) ||
 	    id_list(j, "executed_command_ids", exec_stack, &exec, &hb.n_executed, resp))
 		goto out;
 	hb.received_ids = recv;
 	hb.executed_ids = exec;
 	hb.now = s->now();
-	rc = store_heartbeat(s->store, &hb, &cmd);
+	rc = s->control->ops->heartbeat(s->control, &hb, &cmd);
 	if (rc == -EINVAL) {
 		http_resp_error(resp, 400, "invalid heartbeat");
 	} else if (rc) {
@@ -182,7 +175,7 @@ int h_heartbeat(struct srv *s, const struct http_req *req, struct http_resp *res
 		resp->status = 200;
 		resp->content_type = "application/json";
 	}
-	store_command_release(&cmd);
+	ctl_command_release(&cmd);
 out:
 	if (recv != recv_stack)
 		free(recv);
@@ -217,9 +210,9 @@ int h_command_completion(struct srv *s, const struct http_req *req, struct http_
 		http_resp_error(resp, 400, "field 'execution_time' must be a number of seconds >= 0");
 		goto out;
 	}
-	rc = store_complete_command(s->store, id, host,
-				    status == 0 ? STORE_CMD_COMPLETED : STORE_CMD_FAILED,
-				    exec_time, msg, path, s->now());
+	rc = s->control->ops->complete_command(s->control, id, host,
+					       status == 0 ? CTL_CMD_COMPLETED : CTL_CMD_FAILED,
+					       exec_time, msg, path, s->now());
 	if (rc == -ENOENT)
 		http_resp_error(resp, 404, "unknown command_id '%s'", id);
 	else if (rc == -EINVAL)
@@ -236,177 +229,20 @@ out:
 	return 0;
 }
 
-/* ---- profile upload ---- */
-
-/* start_time / end_time: ISO string or epoch number. 0, or 1 after answering. */
-static int time_field(json_t *obj, const char *key, bool required, int64_t *out,
-		      struct http_resp *resp)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (!v || json_is_null(v)) {
-		if (!required)
-			return 0;
-		http_resp_error(resp, 400, "field '%s' is required", key);
-		return 1;
-	}
-	if (json_is_integer(v)) {
-		*out = json_integer_value(v);
-		return 0;
-	}
-	/* epoch seconds as a number: range-checked before the conversion (1e300 would be UB) */
-	if (json_is_real(v) && isfinite(json_real_value(v)) && json_real_value(v) >= 0 &&
-	    json_real_value(v) < 1e11) {
-		*out = (int64_t)json_real_value(v);
-		return 0;
-	}
-	if (json_is_string(v) && q_parse_time(json_string_value(v), out) == 0)
-		return 0;
-	http_resp_error(resp, 400, "field '%s' must be an ISO 8601 date-time", key);
-	return 1;
-}
-
-/* cpu_avg / mem_avg: number, or null/absent = NaN. */
-static int avg_field(json_t *obj, const char *key, double *out, struct http_resp *resp)
-{
-	struct jv_err err;
-
-	*out = NAN;
-	if (jv_number(obj, key, false, out, &err) < 0) {
-		http_resp_error(resp, 400, "%s", err.msg);
-		return 1;
-	}
-	return 0;
-}
-
-/* gpid: integer, digit string, "" or null (0 = none yet). */
-static int gpid_field(json_t *obj, int64_t *out, struct http_resp *resp)
-{
-	json_t *v = json_object_get(obj, "gpid");
-	const char *s;
-	char *end;
-
-	*out = 0;
-	if (!v || json_is_null(v))
-		return 0;
-	if (json_is_integer(v) && json_integer_value(v) >= 0) {
-		*out = json_integer_value(v);
-		return 0;
-	}
-	if (json_is_string(v)) {
-		s = json_string_value(v);
-		if (!*s)
-			return 0;
-		errno = 0;
-		*out = strtoll(s, &end, 10);
-		if (!errno && !*end && *out >= 0 && s[0] != '-' && s[0] != ' ')
-			return 0;
-	}
-	http_resp_error(resp, 400, "field 'gpid' must be a non-negative integer");
-	return 1;
-}
-
-static bool is_gzip_encoding(const char *ce)
-{
-	return ce && (strcasestr(ce, "gzip") != NULL);
-}
-
 int h_profile_upload(struct srv *s, const struct http_req *req, struct http_resp *resp)
 {
-	const char *service, *qhost, *bhost = NULL, *text = NULL;
-	struct store_profile p;
-	struct col_error cerr;
-	struct jv_err err;
-	struct buf plain;
-	char *header = NULL;
-	const char *body;
-	size_t body_len;
-	json_t *j = NULL;
+	struct upload up;
 	int64_t gpid = 0;
 	int rc;
 
-	memset(&p, 0, sizeof(p));
-	buf_init(&plain, config_decompressed_max(s->cfg));
-	service = http_req_param(req, "service");
-	if (!service || !*service)
-		service = req->service_header;
-	if (!service || !*service || strlen(service) > NAME_MAX_LEN) {
-		http_resp_error(resp, 400, "parameter 'service' is required (1 to %d bytes)",
-				NAME_MAX_LEN);
+	if (upload_parse(req, config_decompressed_max(s->cfg), &up, resp))
 		goto out;
-	}
-	qhost = http_req_param(req, "hostname");
-	if (qhost && (!*qhost || strlen(qhost) > NAME_MAX_LEN)) {
-		http_resp_error(resp, 400, "parameter 'hostname' must be 1 to %d bytes", NAME_MAX_LEN);
-		goto out;
-	}
-
-	body = req->body;
-	body_len = req->body_len;
-	if (body_len && gz_is_gzip(body, body_len)) {
-		rc = gz_decompress(body, body_len, &plain);
-		if (rc == -EFBIG || rc == -ENOSPC) {
-			http_resp_error(resp, 413, "decompressed profile exceeds %zu MiB",
-					config_decompressed_max(s->cfg) >> 20);
-			goto out;
-		}
-		if (rc) {
-			http_resp_error(resp, 400, "body is not valid gzip data");
-			goto out;
-		}
-		body = plain.data;
-		body_len = plain.len;
-	} else if (is_gzip_encoding(req->content_encoding)) {
-		http_resp_error(resp, 400, "Content-Encoding is gzip but the body is not gzip data");
-		goto out;
-	}
-	j = body_object(&(struct http_req){ .body = body, .body_len = body_len }, resp);
-	if (!j)
-		goto out;
-	if (jv_string(j, "hostname", false, NAME_MAX_LEN, &bhost, &err) < 0 ||
-	    jv_string(j, "profile", true, SIZE_MAX, &text, &err) < 0) {
-		http_resp_error(resp, 400, "%s", err.msg);
-		goto out;
-	}
-	p.hostname = bhost && *bhost ? bhost : qhost;
-	if (!p.hostname) {
-		http_resp_error(resp, 400, "field 'hostname' is required");
-		goto out;
-	}
-	if (time_field(j, "start_time", true, &p.start_time, resp) ||
-	    time_field(j, "end_time", true, &p.end_time, resp) ||
-	    avg_field(j, "cpu_avg", &p.cpu_avg, resp) || avg_field(j, "mem_avg", &p.mem_avg, resp) ||
-	    loose_scalar(j, "spawn_time", resp) || gpid_field(j, &gpid, resp))
-		goto out;
-	if (p.end_time < p.start_time) {
-		http_resp_error(resp, 400, "field 'end_time' is before 'start_time'");
-		goto out;
-	}
-	p.service_name = service;
-	p.text = text;
-	p.text_len = json_string_length(json_object_get(j, "profile"));
-	if (p.text_len > 2 && text[0] == '#' && text[1] == ' ') {
-		const char *eol = memchr(text, '\n', p.text_len);
-		size_t hl = (eol ? (size_t)(eol - text) : p.text_len) - 2;
-
-		header = strndup(text + 2, hl);
-		if (!header) {
-			http_resp_error(resp, 500, "out of memory");
-			goto out;
-		}
-		p.header_json = header;
-	}
-	p.gpid = gpid;
-	memset(&cerr, 0, sizeof(cerr));
-	rc = store_ingest_profile(s->store, &p, &gpid, &cerr);
+	rc = s->samples->ops->ingest(s->samples, &up.u, &gpid);
 	if (rc == -EINVAL) {
-		if (cerr.line)
-			http_resp_error(resp, 400, "field 'profile': line %u: %s", cerr.line, cerr.msg);
-		else
-			http_resp_error(resp, 400, "field 'profile': %s",
-					cerr.msg[0] ? cerr.msg : "malformed profile");
+		http_resp_error(resp, 400, "field 'profile': a stack the store cannot take");
 	} else if (rc) {
-		log_warn("upload from %s/%s: store error: %s", service, p.hostname, strerror(-rc));
+		log_warn("upload from %s/%s: store error: %s", up.u.service_name, up.u.hostname,
+			 strerror(-rc));
 		http_resp_error(resp, 500, "could not store the profile");
 	} else {
 		buf_reset(&resp->body);
@@ -418,8 +254,6 @@ int h_profile_upload(struct srv *s, const struct http_req *req, struct http_resp
 		}
 	}
 out:
-	free(header);
-	json_decref(j);
-	buf_release(&plain);
+	upload_release(&up);
 	return 0;
 }

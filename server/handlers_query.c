@@ -2,15 +2,16 @@
  * other handler files share (declared in handlers.h).
  */
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "handlers.h"
 #include "flamegraph.h"
-#include "store.h"
-#include "timeutil.h"
+#include "handlers.h"
 #include "log.h"
+#include "store/samples.h"
+#include "timeutil.h"
 
 #define QUERY_MAX_BYTES   (256u * 1024u * 1024u)  /* stack text a query may hold */
 #define QUERY_MAX_NODES   2000000u                /* flame graph tree nodes (~80 MB of JSON) */
@@ -106,8 +107,9 @@ const char *q_str(const struct http_req *req, const char *name, size_t max_len, 
 
 	if (!v)
 		return NULL;
-	if (!*v || strlen(v) > max_len) {
-		http_resp_error(resp, 400, "parameter '%s' must be 1 to %zu bytes", name, max_len);
+	if (!*v || strlen(v) > max_len || !http_utf8_valid(v, strlen(v))) {
+		http_resp_error(resp, 400, "parameter '%s' must be 1 to %zu bytes of UTF-8", name,
+				max_len);
 		*bad = true;
 		return NULL;
 	}
@@ -115,7 +117,7 @@ const char *q_str(const struct http_req *req, const char *name, size_t max_len, 
 }
 
 /* service, time range, hostname, container. 0, or 1 after answering 400. */
-static int query_filters(struct srv *s, const struct http_req *req, struct store_query *q,
+static int query_filters(struct srv *s, const struct http_req *req, struct smp_query *q,
 			 struct http_resp *resp)
 {
 	bool bad = false;
@@ -138,17 +140,21 @@ static int query_filters(struct srv *s, const struct http_req *req, struct store
 	return q_time_range(req, s->now(), &q->start, &q->end, resp);
 }
 
-/* Run the stack query into a collector. NULL after answering the error. */
-static struct fg *collect(struct srv *s, const struct store_query *q, struct http_resp *resp)
+/* The request's filters, its stacks run into a collector. NULL after answering the error. */
+static struct fg *collect(struct srv *s, const struct http_req *req, struct http_resp *resp)
 {
-	struct fg *f = fg_new(s->max_query_stacks, QUERY_MAX_BYTES);
+	struct smp_query q;
+	struct fg *f;
 	int rc;
 
+	if (query_filters(s, req, &q, resp))
+		return NULL;
+	f = fg_new(s->max_query_stacks, QUERY_MAX_BYTES);
 	if (!f) {
 		http_resp_error(resp, 500, "out of memory");
 		return NULL;
 	}
-	rc = store_query_stacks(s->store, q, s->max_query_stacks, fg_add, f);
+	rc = s->samples->ops->query_stacks(s->samples, &q, s->max_query_stacks, fg_add, f);
 	if (rc == 0)
 		return f;
 	fg_free(f);
@@ -159,7 +165,7 @@ static struct fg *collect(struct srv *s, const struct store_query *q, struct htt
 	else if (rc == -EINVAL)
 		http_resp_error(resp, 400, "invalid query");
 	else {
-		log_warn("flamegraph query for service %s failed: %s", q->service, strerror(-rc));
+		log_warn("flamegraph query for service %s failed: %s", q.service, strerror(-rc));
 		http_resp_error(resp, 500, "query failed");
 	}
 	return NULL;
@@ -175,7 +181,6 @@ static int write_failed(struct http_resp *resp, int rc)
 int h_flamegraph(struct srv *s, const struct http_req *req, struct http_resp *resp)
 {
 	const char *format = http_req_param(req, "format");
-	struct store_query q;
 	struct fg *f;
 	bool collapsed;
 	int rc;
@@ -187,9 +192,7 @@ int h_flamegraph(struct srv *s, const struct http_req *req, struct http_resp *re
 	else
 		return http_resp_error(resp, 400, "parameter 'format' must be flamegraph or "
 				       "collapsed_file");
-	if (query_filters(s, req, &q, resp))
-		return 0;
-	f = collect(s, &q, resp);
+	f = collect(s, req, resp);
 	if (!f)
 		return 0;
 	buf_reset(&resp->body);
@@ -210,7 +213,6 @@ int h_flamegraph(struct srv *s, const struct http_req *req, struct http_resp *re
 int h_top_functions(struct srv *s, const struct http_req *req, struct http_resp *resp)
 {
 	const char *sort = http_req_param(req, "sort");
-	struct store_query q;
 	int64_t limit;
 	struct fg *f;
 	bool by_total;
@@ -224,9 +226,7 @@ int h_top_functions(struct srv *s, const struct http_req *req, struct http_resp 
 		return http_resp_error(resp, 400, "parameter 'sort' must be self or total");
 	if (q_int(req, "limit", TOP_DEFAULT, 1, TOP_MAX, &limit, resp))
 		return 0;
-	if (query_filters(s, req, &q, resp))
-		return 0;
-	f = collect(s, &q, resp);
+	f = collect(s, req, resp);
 	if (!f)
 		return 0;
 	buf_reset(&resp->body);
@@ -239,30 +239,65 @@ int h_top_functions(struct srv *s, const struct http_req *req, struct http_resp 
 	return 0;
 }
 
-int h_metrics(struct srv *s, const struct http_req *req, struct http_resp *resp)
+static json_t *real_or_null(double v)
 {
-	struct store_query q;
-	json_t *j;
+	return isnan(v) ? json_null() : json_real(v);
+}
+
+static int metric_row(void *ctx, const struct smp_metric *m)
+{
+	json_t *o = json_pack("{s:s, s:o, s:o, s:o}", "hostname", m->hostname, "time",
+			      json_time(m->time), "cpu_avg", real_or_null(m->cpu_avg), "mem_avg",
+			      real_or_null(m->mem_avg));
+
+	return o && !json_array_append_new(ctx, o) ? 0 : -ENOMEM;
+}
+
+static int container_row(void *ctx, const struct smp_container *c)
+{
+	json_t *o = json_pack("{s:s, s:I}", "name", c->name, "samples", (json_int_t)c->samples);
+
+	return o && !json_array_append_new(ctx, o) ? 0 : -ENOMEM;
+}
+
+static int list_metrics(struct srv *s, const struct smp_query *q, json_t *list)
+{
+	return s->samples->ops->metrics(s->samples, q, metric_row, list);
+}
+
+static int list_containers(struct srv *s, const struct smp_query *q, json_t *list)
+{
+	return s->samples->ops->containers(s->samples, q, container_row, list);
+}
+
+/* {key: [...]} from a query's rows. */
+static int answer_list(struct srv *s, const struct http_req *req, struct http_resp *resp,
+		       const char *key, int (*fill)(struct srv *, const struct smp_query *, json_t *))
+{
+	struct smp_query q;
+	json_t *list;
+	int rc;
 
 	if (query_filters(s, req, &q, resp))
 		return 0;
-	j = store_query_metrics(s->store, &q);
-	if (!j)
-		return http_resp_error(resp, 500, "metrics query failed");
-	http_resp_json(resp, 200, j);
+	list = json_array();
+	rc = list ? fill(s, &q, list) : -ENOMEM;
+	if (rc) {
+		log_warn("%s query for service %s failed: %s", key, q.service, strerror(-rc));
+		http_resp_error(resp, 500, "%s query failed", key);
+	} else {
+		http_resp_json(resp, 200, json_pack("{s:O}", key, list));
+	}
+	json_decref(list);
 	return 0;
+}
+
+int h_metrics(struct srv *s, const struct http_req *req, struct http_resp *resp)
+{
+	return answer_list(s, req, resp, "metrics", list_metrics);
 }
 
 int h_containers(struct srv *s, const struct http_req *req, struct http_resp *resp)
 {
-	struct store_query q;
-	json_t *j;
-
-	if (query_filters(s, req, &q, resp))
-		return 0;
-	j = store_list_containers(s->store, &q);
-	if (!j)
-		return http_resp_error(resp, 500, "containers query failed");
-	http_resp_json(resp, 200, j);
-	return 0;
+	return answer_list(s, req, resp, "containers", list_containers);
 }

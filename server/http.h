@@ -1,9 +1,12 @@
-/* http.h — the HTTP layer: a small request/response model that handlers use, and the
- * libmicrohttpd front end that fills it.
+/* http.h — the request/response model every layer above the socket uses, and the dispatch
+ * interface through which the HTTP front end (http_server.c, libmicrohttpd) hands requests up.
  *
- * Handlers (handlers_*.c), the router (routes.c), the flame graph and static-file code see only
- * struct http_req / struct http_resp; nothing outside http.c includes microhttpd.h. That lets the
- * unit tests drive the router and handlers without a socket.
+ * Layers, lowest first: http (this model) <- http_server (the adapter: sockets, bodies, gzip of
+ * answers) and routes (the route table, auth) <- handlers. The adapter knows no route: it calls
+ * the dispatch it was started with, once when the headers are in (admit: the route is matched
+ * and the token checked, once per request) and once when the body is in (run). Nothing outside
+ * http_server.c includes microhttpd.h, so unit tests drive the router and handlers without a
+ * socket.
  */
 #ifndef FP_HTTP_H
 #define FP_HTTP_H
@@ -59,8 +62,6 @@ struct http_resp {
 /* 1 when an Accept-Encoding header value accepts gzip ("gzip", "x-gzip" or "*", without q=0). */
 int http_accepts_gzip(const char *accept_encoding);
 
-#define HTTP_GZIP_MIN (16u * 1024u)   /* smaller bodies are sent as they are */
-
 void http_resp_init(struct http_resp *r);
 void http_resp_release(struct http_resp *r);
 
@@ -77,33 +78,34 @@ int http_resp_json(struct http_resp *r, int status, json_t *j);
 int http_resp_text(struct http_resp *r, int status, const char *content_type, const char *s,
 		   size_t n);
 
+/* Whether s[0..n) is valid UTF-8 (what a JSON text may carry). */
+bool http_utf8_valid(const char *s, size_t n);
+
 /* First value of a query parameter, NULL when absent. */
 const char *http_req_param(const struct http_req *r, const char *key);
 
 const char *http_method_name(enum http_method m);
 enum http_method http_method_parse(const char *s);
 
-/* ---- the libmicrohttpd front end ---- */
+/* ---- dispatch: how the front end hands a request up ---- */
 
-struct srv;   /* handlers.h */
-
-struct http_server_opts {
-	const char *bind;          /* numeric IPv4 or IPv6 address */
-	int port;                  /* 0 = ephemeral */
-	unsigned threads;          /* worker pool size */
-	unsigned connection_limit;
-	unsigned timeout_sec;      /* idle connection timeout */
-	const char *tls_cert_pem;  /* both set: HTTPS (borrowed for the server's life) */
-	const char *tls_key_pem;
+/* What admit decided for one request. The front end keeps it for the request's life. */
+struct http_admission {
+	const void *route;   /* the dispatcher's own handle for run(); NULL when refused */
+	int status;          /* 0 = go on; else the error to answer (400, 401, 404, 405, 413) */
+	size_t body_limit;   /* most body bytes the route takes (0: none) */
+	char allow[64];      /* the Allow list for a 405 */
 };
 
-struct http_server;
-
-/* Start listening; requests go to routes_handle with srv. NULL with errno set on failure. */
-struct http_server *http_server_start(const struct http_server_opts *o, struct srv *srv);
-int http_server_port(const struct http_server *h);   /* the bound port */
-/* Stop accepting new connections, wait up to wait_ms for requests in flight, then stop and
- * free. NULL is a no-op. */
-void http_server_stop(struct http_server *h, int wait_ms);
+struct http_dispatch {
+	/* The request line, query and headers are in (req->body is not): match the route, check
+	 * the credentials, fill adm. Called once per request. */
+	void (*admit)(void *ctx, const struct http_req *req, struct http_admission *adm);
+	/* The body is in, or the request was refused (adm->status != 0, possibly set by the front
+	 * end itself: 400 for a bad Content-Length, 413 for a body past adm->body_limit): answer in
+	 * resp, which always ends up with a status. */
+	void (*run)(void *ctx, const struct http_admission *adm, const struct http_req *req,
+		    struct http_resp *resp);
+};
 
 #endif

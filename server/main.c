@@ -11,11 +11,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "config.h"
+#include "fsutil.h"
 #include "handlers.h"
-#include "http.h"
+#include "http_server.h"
+#include "routes.h"
 #include "log.h"
-#include "store.h"
+#include "store/store.h"
 #include "tokens.h"
 
 extern char **environ;
@@ -40,40 +43,25 @@ static int make_parent_dirs(const char *path)
 	if (!slash || slash == dir)
 		return 0;
 	*slash = 0;
-	for (char *p = dir + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-		return -errno;
-	return 0;
+	return fs_mkdir_p(dir, 0755);
 }
 
-static char *read_small_file(const char *path)
+/* A PEM file, whole (malloc'd), or NULL with errno set. */
+static char *read_pem(const char *path)
 {
-	char *data = NULL;
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct buf b;
+	int rc;
 
-	if (fd < 0)
+	buf_init(&b, TLS_FILE_MAX);
+	rc = fs_read_file_at(AT_FDCWD, path, TLS_FILE_MAX, 0, &b);
+	if (!rc && b.len == 0)
+		rc = -EINVAL;
+	if (rc) {
+		buf_release(&b);
+		errno = -rc;
 		return NULL;
-	if (fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size > TLS_FILE_MAX) {
-		errno = EINVAL;
-		goto out;
 	}
-	data = calloc(1, (size_t)st.st_size + 1);
-	if (data && read(fd, data, (size_t)st.st_size) != st.st_size) {
-		free(data);
-		data = NULL;
-		errno = EIO;
-	}
-out:
-	close(fd);
-	return data;
+	return buf_steal(&b, NULL);
 }
 
 /* ---- retention ---- */
@@ -97,7 +85,13 @@ static void *retention_main(void *arg)
 		int64_t cutoff = now_sec() - (int64_t)r->days * 86400, n;
 
 		pthread_mutex_unlock(&r->lock);
-		n = store_delete_before(r->store, cutoff);
+		n = r->store->samples->ops->delete_before(r->store->samples, cutoff);
+		if (n >= 0) {
+			int rc = r->store->control->ops->delete_before(r->store->control, cutoff);
+
+			if (rc)
+				n = rc;
+		}
 		if (n < 0)
 			log_warn("retention: delete failed: %s", strerror((int)-n));
 		else if (n > 0)
@@ -149,7 +143,8 @@ int main(int argc, char **argv)
 {
 	struct http_server_opts ho;
 	struct http_server *http = NULL;
-	struct store *store = NULL;
+	struct store store = { 0 };
+	struct store_options so;
 	struct retention ret;
 	bool ret_started = false;
 	struct tokens tokens;
@@ -200,15 +195,18 @@ int main(int argc, char **argv)
 	if (tokens.created)
 		log_info("generated agent and admin tokens in %s (mode 0600)", tokens.path);
 
-	store = store_open(cfg.db, cfg.schema);
-	if (!store) {
+	memset(&so, 0, sizeof(so));
+	so.schema_dir = cfg.schema;
+	rc = store_open(&store, cfg.db, NULL, &so);
+	if (rc) {
 		log_error("cannot open the database %s (schema %s): %s", cfg.db, cfg.schema,
-			  strerror(errno));
+			  strerror(-rc));
 		goto out;
 	}
 
 	memset(&srv, 0, sizeof(srv));
-	srv.store = store;
+	srv.control = store.control;
+	srv.samples = store.samples;
 	srv.cfg = &cfg;
 	srv.tokens = &tokens;
 	srv.now = now_sec;
@@ -219,8 +217,8 @@ int main(int argc, char **argv)
 		log_warn("--web %s: %s; serving a placeholder page at /", cfg.web, strerror(errno));
 
 	if (cfg.tls_cert[0]) {
-		cert = read_small_file(cfg.tls_cert);
-		key = read_small_file(cfg.tls_key);
+		cert = read_pem(cfg.tls_cert);
+		key = read_pem(cfg.tls_key);
 		if (!cert || !key) {
 			log_error("cannot read --tls-cert %s / --tls-key %s: %s", cfg.tls_cert,
 				  cfg.tls_key, strerror(errno));
@@ -235,12 +233,12 @@ int main(int argc, char **argv)
 	ho.timeout_sec = 60;
 	ho.tls_cert_pem = cert;
 	ho.tls_key_pem = key;
-	http = http_server_start(&ho, &srv);
+	http = http_server_start(&ho, &routes_dispatch, &srv);
 	if (!http) {
 		log_error("cannot listen on %s:%d: %s", cfg.bind, cfg.port, strerror(errno));
 		goto out;
 	}
-	rc = retention_start(&ret, store, cfg.retention_days);
+	rc = retention_start(&ret, &store, cfg.retention_days);
 	if (rc) {
 		log_error("cannot start the retention thread: %s", strerror(-rc));
 		goto out;
@@ -249,7 +247,7 @@ int main(int argc, char **argv)
 
 	log_info("fleetprof-server %s: bind %s:%d, db %s (schema version %d), web %s, tokens %s, "
 		 "%d threads, retention %d days", FLEETPROF_VERSION, cfg.bind,
-		 http_server_port(http), cfg.db, store_schema_version(store),
+		 http_server_port(http), cfg.db, store.control->schema_version,
 		 srv.web_root ? srv.web_root : "(none)", tokens.path[0] ? tokens.path : "(flags)",
 		 cfg.threads, cfg.retention_days);
 	fprintf(stderr, "listening on %s://%s%s%s:%d\n", cert ? "https" : "http",
@@ -266,7 +264,7 @@ out:
 	http_server_stop(http, 10000);
 	if (ret_started)
 		retention_stop(&ret);
-	store_close(store);
+	store_close(&store);
 	free(cert);
 	free(key);
 	if (exit_code == 0)

@@ -6,15 +6,16 @@
 
 #include "routes.h"
 #include "config.h"
-#include "tokens.h"
 #include "log.h"
+#include "tokens.h"
+#include "util.h"
 
 #define GET  (HTTP_GET | HTTP_HEAD)
 #define POST HTTP_POST
 
 const struct route routes_table[] = {
 	/* agent API */
-	{ GET,  "/api/v1/health_check",           false, ROUTE_AUTH_NONE,  ROUTE_BODY_NONE,   h_health },
+	{ GET,  "/api/v1/health_check",           false, ROUTE_AUTH_PROBE, ROUTE_BODY_NONE,   h_health },
 	{ POST, "/api/metrics/heartbeat",         false, ROUTE_AUTH_AGENT, ROUTE_BODY_JSON,   h_heartbeat },
 	{ POST, "/api/metrics/command_completion", false, ROUTE_AUTH_AGENT, ROUTE_BODY_JSON,  h_command_completion },
 	{ POST, "/api/v2/profiles",               false, ROUTE_AUTH_AGENT, ROUTE_BODY_UPLOAD, h_profile_upload },
@@ -31,7 +32,7 @@ const struct route routes_table[] = {
 	/* the dashboard: everything else that is not under /api/ */
 	{ GET,  "/",                              true,  ROUTE_AUTH_NONE,  ROUTE_BODY_NONE,   h_static },
 };
-const size_t routes_count = sizeof(routes_table) / sizeof(routes_table[0]);
+const size_t routes_count = ARRAY_SIZE(routes_table);
 
 static bool path_matches(const struct route *r, const char *path)
 {
@@ -49,7 +50,7 @@ static void allow_list(unsigned methods, char *out, size_t n)
 	size_t len = 0;
 
 	out[0] = 0;
-	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(order); i++) {
 		int w;
 
 		if (!(methods & order[i]))
@@ -97,17 +98,26 @@ static const char *bearer(const char *h)
 	return h;
 }
 
-int routes_check_auth(const struct srv *s, const struct route *r, const struct http_req *req)
+/* 0 when req carries a token good enough for the route, else the status to answer. Agent routes
+ * take the agent or the admin token (Authorization: Bearer, GPROFILER-API-KEY, or gProfiler's
+ * ?key=), else 401; admin routes only the admin token (not as ?key=), else 401. A probe route
+ * (the health check) is open, but a key that is presented and wrong is 400, as Performance
+ * Studio answers, so that a misconfigured agent fails when it starts. */
+static int check_auth(const struct srv *s, const struct route *r, const struct http_req *req)
 {
 	const char *b = bearer(req->authorization);
 	const char *k = req->api_key;
 	/* gProfiler's agent also sends its key as ?key= on every request */
-	const char *q = r->auth == ROUTE_AUTH_AGENT ? http_req_param(req, "key") : NULL;
+	const char *q = r->auth != ROUTE_AUTH_ADMIN ? http_req_param(req, "key") : NULL;
 	int ok;
 
 	switch (r->auth) {
 	case ROUTE_AUTH_NONE:
 		return 0;
+	case ROUTE_AUTH_PROBE:
+		if (!b && !k && !q)
+			return 0;
+		__attribute__((fallthrough));
 	case ROUTE_AUTH_AGENT:
 		/* evaluate all of them so the time does not depend on which one matched */
 		ok = (int)tokens_equal(b, s->tokens->agent);
@@ -115,7 +125,9 @@ int routes_check_auth(const struct srv *s, const struct route *r, const struct h
 		ok |= (int)tokens_equal(q, s->tokens->agent);
 		ok |= (int)tokens_equal(b, s->tokens->admin);
 		ok |= (int)tokens_equal(k, s->tokens->admin);
-		return ok ? 0 : 401;
+		if (ok)
+			return 0;
+		return r->auth == ROUTE_AUTH_PROBE ? 400 : 401;
 	case ROUTE_AUTH_ADMIN:
 		ok = (int)tokens_equal(b, s->tokens->admin);
 		ok |= (int)tokens_equal(k, s->tokens->admin);
@@ -124,7 +136,7 @@ int routes_check_auth(const struct srv *s, const struct route *r, const struct h
 	return 401;
 }
 
-size_t routes_body_limit(const struct srv *s, const struct route *r)
+static size_t body_limit(const struct srv *s, const struct route *r)
 {
 	switch (r->body) {
 	case ROUTE_BODY_NONE:
@@ -137,11 +149,13 @@ size_t routes_body_limit(const struct srv *s, const struct route *r)
 	return 0;
 }
 
-void routes_answer(struct http_resp *resp, int status, const char *allow)
+/* Answer a refusal (no route, credentials, body size). */
+static void refuse(struct http_resp *resp, const struct route *r, int status, const char *allow)
 {
 	switch (status) {
 	case 400:
-		http_resp_error(resp, 400, "bad request");
+		http_resp_error(resp, 400, r && r->auth == ROUTE_AUTH_PROBE ? "Invalid API key"
+									   : "bad request");
 		break;
 	case 401:
 		http_resp_error(resp, 401, "missing or invalid token");
@@ -162,24 +176,28 @@ void routes_answer(struct http_resp *resp, int status, const char *allow)
 	}
 }
 
-void routes_handle(struct srv *s, const struct http_req *req, struct http_resp *resp)
+static void admit(void *ctx, const struct http_req *req, struct http_admission *adm)
 {
+	const struct srv *s = ctx;
 	const struct route *r;
-	char allow[64];
-	int status = 0;
 
-	r = routes_match(req, &status, allow, sizeof(allow));
-	if (!r) {
-		routes_answer(resp, status, allow);
+	memset(adm, 0, sizeof(*adm));
+	r = routes_match(req, &adm->status, adm->allow, sizeof(adm->allow));
+	if (!r)
 		return;
-	}
-	status = routes_check_auth(s, r, req);
-	if (status) {
-		routes_answer(resp, status, NULL);
-		return;
-	}
-	if (req->body_len > routes_body_limit(s, r)) {
-		routes_answer(resp, 413, NULL);
+	adm->route = r;
+	adm->body_limit = body_limit(s, r);
+	adm->status = check_auth(s, r, req);
+}
+
+static void run(void *ctx, const struct http_admission *adm, const struct http_req *req,
+		struct http_resp *resp)
+{
+	struct srv *s = ctx;
+	const struct route *r = adm->route;
+
+	if (adm->status || !r) {
+		refuse(resp, r, adm->status ? adm->status : 500, adm->allow);
 		return;
 	}
 	if (req->params_overflow) {
@@ -190,4 +208,16 @@ void routes_handle(struct srv *s, const struct http_req *req, struct http_resp *
 		log_warn("%s %s: handler failed", http_method_name(req->method), req->path);
 		http_resp_error(resp, 500, "internal error");
 	}
+}
+
+const struct http_dispatch routes_dispatch = { .admit = admit, .run = run };
+
+void routes_handle(struct srv *s, const struct http_req *req, struct http_resp *resp)
+{
+	struct http_admission adm;
+
+	admit(s, req, &adm);
+	if (!adm.status && req->body_len > adm.body_limit)
+		adm.status = 413;
+	run(s, &adm, req, resp);
 }

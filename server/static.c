@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util.h"
 #include "static.h"
 #include "handlers.h"
 #include "log.h"
@@ -45,7 +46,7 @@ const char *static_content_type(const char *name)
 	const char *slash = strrchr(name, '/');
 
 	if (dot && (!slash || dot > slash))
-		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		for (size_t i = 0; i < ARRAY_SIZE(types); i++)
 			if (strcasecmp(dot, types[i].ext) == 0)
 				return types[i].type;
 	return "application/octet-stream";

@@ -14,7 +14,8 @@
 #include "buf.h"
 #include "collapsed.h"
 #include "log.h"
-#include "store.h"
+#include "profile.h"
+#include "store/store.h"
 
 #define STACKS      2000
 #define SHARED      1600   /* stacks every host has; the rest are host-specific */
@@ -39,7 +40,7 @@ static int cmp_d(const void *a, const void *b)
 /* ---- heartbeats ---- */
 
 struct hb_arg {
-	struct store *s;
+	struct control *s;
 	int id;
 	double *lat;
 	int n;
@@ -53,20 +54,27 @@ static void *hb_thread(void *p)
 	for (int i = 0; i < a->n; i++) {
 		int h = (a->id + i * HB_THREADS) % HB_HOSTS;
 		snprintf(host, sizeof(host), "bench-host-%05d", h);
-		struct store_heartbeat hb = { .hostname = host, .service_name = "bench-hb",
-					      .ip_address = "10.0.0.1", .agent_version = "1.0",
-					      .status = "OK", .now = 1700000000 + i };
-		struct store_command c;
+		struct ctl_heartbeat hb = { .hostname = host, .service_name = "bench-hb",
+					    .ip_address = "10.0.0.1", .agent_version = "1.0",
+					    .status = "OK", .now = 1700000000 + i };
+		struct ctl_command c;
 		double t0 = now_ms();
-		if (store_heartbeat(a->s, &hb, &c) != 0)
+		if (a->s->ops->heartbeat(a->s, &hb, &c) != 0)
 			a->errors++;
 		a->lat[i] = now_ms() - t0;
-		store_command_release(&c);
+		ctl_command_release(&c);
 	}
 	return NULL;
 }
 
-static void bench_heartbeats(struct store *s)
+static int count_host(void *ctx, const struct ctl_host *h)
+{
+	(void)h;
+	(*(long long *)ctx)++;
+	return 0;
+}
+
+static void bench_heartbeats(struct control *s)
 {
 	pthread_t th[HB_THREADS];
 	struct hb_arg a[HB_THREADS];
@@ -84,12 +92,13 @@ static void bench_heartbeats(struct store *s)
 	double el = now_ms() - t0;
 	qsort(lat, (size_t)per * HB_THREADS, sizeof(double), cmp_d);
 	size_t n = (size_t)per * HB_THREADS;
-	json_t *hs = store_host_status(s, "bench-hb", NULL, 1700000000 + per, 1000000);
+	long long hosts = 0;
+	if (s->ops->host_status(s, "bench-hb", NULL, count_host, &hosts))
+		hosts = -1;
 	printf("heartbeats: %zu from %d threads over %d hosts: %.0f/s, p50 %.3f ms, p99 %.3f ms, "
 	       "max %.3f ms, errors %d, hosts recorded %lld\n",
 	       n, HB_THREADS, HB_HOSTS, n / (el / 1e3), lat[n / 2], lat[n * 99 / 100], lat[n - 1],
-	       errors, (long long)json_integer_value(json_object_get(hs, "total_count")));
-	json_decref(hs);
+	       errors, hosts);
 	free(lat);
 }
 
@@ -148,6 +157,31 @@ static int agg_cb(void *ctx, const char *stack, size_t len, uint64_t count)
 	return col_agg_add(ctx, stack, len, count);
 }
 
+static int count_metric(void *ctx, const struct smp_metric *m)
+{
+	(void)m;
+	(*(size_t *)ctx)++;
+	return 0;
+}
+
+/* Parse (as an upload is parsed) and store one profile. */
+static int ingest(struct samples *s, const char *host, int64_t start, const char *text, size_t len)
+{
+	struct prof p;
+	int64_t gpid;
+	int rc = prof_parse(&p, text, len, NULL);
+
+	if (!rc) {
+		struct smp_upload u = { .service_name = "bench", .hostname = host,
+					.start_time = start, .end_time = start + 60, .cpu_avg = 10,
+					.mem_avg = 20, .header_json = p.header, .lines = p.lines,
+					.n_lines = p.n_lines, .total_samples = p.total };
+		rc = s->ops->ingest(s, &u, &gpid);
+	}
+	prof_release(&p);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -160,13 +194,16 @@ int main(int argc, char **argv)
 	snprintf(db, sizeof(db), "%s/bench.db", argv[1]);
 	const char *root = getenv("FLEETPROF_ROOT");
 	snprintf(schema, sizeof(schema), "%s/schema", root ? root : ".");
-	struct store *s = store_open(db, schema);
-	if (!s) {
-		perror("store_open");
+	struct store st;
+	struct store_options so = { .schema_dir = schema };
+	int orc = store_open(&st, db, NULL, &so);
+	if (orc) {
+		fprintf(stderr, "store_open: %s\n", strerror(-orc));
 		return 1;
 	}
+	struct samples *s = st.samples;
 	if (!getenv("BENCH_SKIP_HB"))
-		bench_heartbeats(s);
+		bench_heartbeats(st.control);
 
 	/* ingest: every host uploads every minute for `minutes` minutes */
 	const int64_t t0 = 1700000000 - 1700000000 % 86400;
@@ -179,14 +216,8 @@ int main(int argc, char **argv)
 			char *text = profile_text(h, m, &len);
 			char host[32];
 			snprintf(host, sizeof(host), "host-%02d", h);
-			struct store_profile p = { .service_name = "bench", .hostname = host,
-						   .start_time = t0 + m * 60 + 5,
-						   .end_time = t0 + m * 60 + 65, .cpu_avg = 10,
-						   .mem_avg = 20, .text = text, .text_len = len };
-			int64_t gpid;
-			struct col_error err;
 			double a = now_ms();
-			if (!text || store_ingest_profile(s, &p, &gpid, &err) != 0)
+			if (!text || ingest(s, host, t0 + m * 60 + 5, text, len) != 0)
 				errors++;
 			double d = now_ms() - a;
 			free(text);
@@ -213,16 +244,16 @@ int main(int argc, char **argv)
 	/* queries: 24 h (or the whole span) with ragged edges, the worst case for the minute table */
 	int64_t span = (int64_t)minutes * 60;
 	int64_t edge = span > 7200 ? 1830 : 0;
-	struct store_query q = { .service = "bench", .start = t0 + edge,
+	struct smp_query q = { .service = "bench", .start = t0 + edge,
 				 .end = t0 + span - (edge ? edge - 60 : 0) };
 	for (int rep = 0; rep < 3; rep++) {
 		uint64_t acc[2] = { 0, 0 };
 		double a = now_ms();
-		int rc = store_query_stacks(s, &q, 200000, count_cb, acc);
+		int rc = s->ops->query_stacks(s, &q, 200000, count_cb, acc);
 		double d = now_ms() - a;
 		struct col_agg *ag = col_agg_new(200000);
 		double b0 = now_ms();
-		int rc2 = store_query_stacks(s, &q, 200000, agg_cb, ag);
+		int rc2 = s->ops->query_stacks(s, &q, 200000, agg_cb, ag);
 		double d2 = now_ms() - b0;
 		printf("query service, %.1f h ragged: rc %d, %llu stacks, %llu samples: %.1f ms "
 		       "(%.1f ms into a col_agg, rc %d)\n",
@@ -233,29 +264,28 @@ int main(int argc, char **argv)
 	q.hostname = "host-03";
 	uint64_t acc[2] = { 0, 0 };
 	double a = now_ms();
-	int rc = store_query_stacks(s, &q, 200000, count_cb, acc);
+	int rc = s->ops->query_stacks(s, &q, 200000, count_cb, acc);
 	printf("query one host, same range: rc %d, %llu stacks: %.1f ms\n", rc,
 	       (unsigned long long)acc[1], now_ms() - a);
 	q.hostname = NULL;
 	q.container = "container-a";
 	acc[0] = acc[1] = 0;
 	a = now_ms();
-	rc = store_query_stacks(s, &q, 200000, count_cb, acc);
+	rc = s->ops->query_stacks(s, &q, 200000, count_cb, acc);
 	printf("query one container, same range: rc %d, %llu stacks: %.1f ms\n", rc,
 	       (unsigned long long)acc[1], now_ms() - a);
 	q.container = NULL;
 	q.start = t0;
 	q.end = t0 + span;
 	a = now_ms();
-	json_t *m = store_query_metrics(s, &q);
-	printf("metrics: %zu points: %.1f ms\n", json_array_size(json_object_get(m, "metrics")),
-	       now_ms() - a);
-	json_decref(m);
+	size_t points = 0;
+	rc = s->ops->metrics(s, &q, count_metric, &points);
+	printf("metrics: %zu points: %.1f ms (rc %d)\n", points, now_ms() - a, rc);
 
 	a = now_ms();
-	int64_t del = store_delete_before(s, t0 + span / 2);
+	int64_t del = s->ops->delete_before(s, t0 + span / 2);
 	printf("retention: deleted %lld sample rows (half the span) in %.1f ms\n", (long long)del,
 	       now_ms() - a);
-	store_close(s);
+	store_close(&st);
 	return errors ? 1 : 0;
 }

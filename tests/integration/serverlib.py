@@ -430,6 +430,18 @@ class Server:
         return self.json("GET", "%s?%s" % (endpoint, q))
 
 
+def wait_for(cond, timeout, what, every=0.2):
+    """Poll cond() until it returns something true (returned), or fail after timeout seconds."""
+    end = time.time() + timeout
+    while True:
+        got = cond()
+        if got:
+            return got
+        if time.time() >= end:
+            raise TestFailure("no %s within %ds" % (what, timeout))
+        time.sleep(every)
+
+
 def free_port():
     """A TCP port free on 127.0.0.1 right now (for a server that must keep its port across a
     restart, which --port 0 would not)."""
@@ -557,3 +569,91 @@ def need_server_binary():
         print("FAIL server_binary: %s does not exist (build it with make SAN=1)" % SERVER_BIN)
         sys.exit(1)
     return SERVER_BIN
+
+
+# ---- a recording proxy -------------------------------------------------------------------------
+
+class Recorded:
+    """One request that went through a RecordingProxy, and the server's answer."""
+
+    def __init__(self, method, path, headers, body, status, answer):
+        self.method = method
+        self.path = path              # with the query string
+        self.headers = headers        # {lower-case name: value}
+        self.body = body              # bytes as sent (gzip when the agent compressed)
+        self.status = status
+        self.answer = answer          # bytes
+
+    def plain_body(self):
+        """The body decompressed when it is gzip."""
+        if self.body[:2] == b"\x1f\x8b":
+            return gzip.decompress(self.body)
+        return self.body
+
+    def json(self):
+        return json.loads(self.plain_body().decode("utf-8"))
+
+    def query(self):
+        from urllib.parse import parse_qs, urlsplit
+        return {k: v[0] for k, v in parse_qs(urlsplit(self.path).query,
+                                             keep_blank_values=True).items()}
+
+    def route(self):
+        return self.path.split("?", 1)[0]
+
+
+class RecordingProxy:
+    """An HTTP proxy on 127.0.0.1 in front of a Server that keeps every request it passes on
+    (for checking what a real agent sends). Use as a context manager; .port, .records."""
+
+    def __init__(self, srv):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        self.srv = srv
+        self.records = []
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, fmt, *args):  # noqa: A003 - quiet
+                pass
+
+            def relay(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(n) if n else b""
+                hdrs = {k.lower(): v for k, v in self.headers.items()}
+                fwd = {k: v for k, v in self.headers.items()
+                       if k.lower() not in ("host", "connection", "content-length")}
+                r = proxy.srv.request(self.command, self.path, body if n else None, headers=fwd)
+                with proxy.lock:
+                    proxy.records.append(Recorded(self.command, self.path, hdrs, body, r.status,
+                                                  r.body))
+                self.send_response(r.status)
+                for k, v in r.headers.items():
+                    if k not in ("content-length", "connection", "transfer-encoding"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(r.body)))
+                self.end_headers()
+                self.wfile.write(r.body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = relay
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def taken(self, route=None):
+        """The records so far (of one route when given)."""
+        with self.lock:
+            return [r for r in self.records if route is None or r.route() == route]

@@ -185,7 +185,7 @@ with Suite("server_badinput") as t:
 
     def upload_doc(profile, **over):
         d = {"start_time": iso(T1), "end_time": iso(T1 + 60), "hostname": "b1",
-             "profile": profile, "cpu_avg": 1.0, "mem_avg": 2.0}
+             "profile": profile, "cpu_avg": 1.0, "mem_avg": 2.0, "gpid": ""}
         d.update(over)
         return d
 
@@ -220,8 +220,10 @@ with Suite("server_badinput") as t:
                      "0;;app;main;work -4\n",
                      "0;;app;main;work 5\n0;;app;a\x00b 1\n",
                      "0;;app;main;work 5\n" + "0;;app;" + "f;" * 5000 + "leaf 1\n"):
-            r = srv.upload(SVC, "b1", None, T1, raw=gz_json(upload_doc(prof)))
+            r = srv.upload(SVC, "b1", None, T1,
+                           raw=gz_json(upload_doc('# {"metadata": {}}\n' + prof)))
             t.eq(r.status, 400, "profile %r (%s)" % (prof[:40], r))
+            t.true("line" in r.json().get("message", ""), "refused for its line: %s" % r)
             t.eq(r.json().get("success"), False, "JSON error")
         t.eq(snapshot(srv), before, "nothing stored")
 

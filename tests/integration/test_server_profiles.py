@@ -168,11 +168,13 @@ with Suite("server_profiles") as t:
         r = srv.flamegraph("svc-plain", BASE, END)
         t.eq(r.json()["value"], 5, "stored")
 
-    with t.case("upload_without_header_line"):
+    with t.case("upload_without_header_line_refused"):
+        # as Performance Studio: an upload's profile starts with the agent's "# {json}" header
         r = srv.upload("svc-nohdr", "q2", "0;;sh;a;b 4\n0;;sh;a 6\n", T1)
-        t.eq(r.status, 200, "upload (%s)" % r)
+        t.eq(r.status, 400, "upload (%s)" % r)
+        t.true("profile" in r.json()["message"], "the message names the field: %s" % r)
         r = srv.flamegraph("svc-nohdr", BASE, END, fmt="collapsed_file")
-        t.eq(parse_collapsed(r.text()), {"sh;a;b": 4, "sh;a": 6}, "stored")
+        t.eq(parse_collapsed(r.text()), {}, "nothing stored")
 
     with t.case("many_uploads_sum_exactly"):
         # 30 uploads into the same minute from 3 hosts: counts add up in one bucket

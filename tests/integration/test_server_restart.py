@@ -12,7 +12,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serverlib import Suite, Server, TestFailure, need_server_binary, make_profile, \
+from serverlib import ROOT, Suite, Server, TestFailure, need_server_binary, make_profile, \
     parse_collapsed  # noqa: E402
 
 need_server_binary()
@@ -228,3 +228,41 @@ with Suite("server_restart") as t:
         rc = bad.start(expect_listen=False)
         t.eq(rc, 2, "exit code for --port notaport: %s" % bad.output()[-300:])
         t.true("port" in bad.output(), "message names the flag")
+
+    with t.case("upgrade_from_schema_1_in_place"):
+        # A database as the server before schema 2 wrote it: main's schema/001_init.sql (never
+        # changed since), its hosts keyed by hostname alone, commands pending and sent, samples.
+        wd = os.path.join(t.tmp, "upgrade")
+        os.makedirs(os.path.join(wd, "data"))
+        db = os.path.join(wd, "data", "fleetprof.db")
+        con = sqlite3.connect(db)
+        con.executescript(open(os.path.join(ROOT, "schema", "001_init.sql")).read())
+        con.executescript("""
+            PRAGMA user_version = 1;
+            INSERT INTO hosts VALUES ('up1', 'svc-up', '10.9.9.9', '0.9', 'OK', NULL, %(t)d, %(t)d);
+            INSERT INTO hosts VALUES ('up2', 'svc-up', NULL, NULL, NULL, NULL, %(t)d, %(t)d);
+            INSERT INTO requests VALUES ('req-up', 'svc-up', 'start', '{}', %(t)d);
+            INSERT INTO commands (command_id, request_id, hostname, service_name, command_type,
+                                  status, combined_config, created_at)
+              VALUES ('11111111-1111-4111-8111-111111111111', 'req-up', 'up1', 'svc-up', 'start',
+                      'pending', '{"duration":17,"frequency":11}', %(t)d);
+            """ % {"t": int(time.time()) - 30})
+        con.commit()
+        con.close()
+        up = Server(wd, db=db)
+        t.servers.append(up)
+        up.start()
+        t.true(re.search(r"applied migration 002_", up.output()), "migration 002 applied: %s"
+               % up.output()[-500:])
+        con = sqlite3.connect(db)
+        t.true(con.execute("PRAGMA user_version").fetchone()[0] >= 2, "schema version")
+        con.close()
+        st, b = up.host_status(service="svc-up")
+        t.eq(sorted((h["hostname"], h["ip_address"], h["command_status"]) for h in b["hosts"]),
+             [("up1", "10.9.9.9", "pending"), ("up2", None, None)], "hosts kept")
+        st, b = up.heartbeat("up1", "svc-elsewhere")
+        t.eq((st, b["command_id"]), (200, None), "the host under another service gets nothing")
+        st, b = up.heartbeat("up1", "svc-up")
+        t.eq((b["command_id"], b["profiling_command"]["combined_config"]["duration"]),
+             ("11111111-1111-4111-8111-111111111111", 17), "the pending command is delivered")
+        t.eq(up.stop(), 0, "stop")

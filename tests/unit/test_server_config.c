@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util.h"
 #include "t.h"
 #include "config.h"
 #include "tokens.h"
@@ -93,7 +94,7 @@ T_TEST(bad_values)
 		{ NULL, NULL, "FLEETPROF_BIND=::zz", "FLEETPROF_BIND" },
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		char *argv[4] = { "fleetprof-server", NULL, NULL, NULL };
 		char *env[2] = { (char *)cases[i].env, NULL };
 		struct config c;
@@ -128,9 +129,7 @@ T_TEST(help_version_ipv6)
 	T_CHECK(parse(&c, 5, six, NULL, err) == CONFIG_RUN && strcmp(c.bind, "::1") == 0 &&
 		c.port == 0);
 	m = open_memstream(&text, &len);
-	T_CHECK(m != NULL);
-	if (!m)
-		return;
+	T_REQUIRE(m != NULL);
 	config_usage(m);
 	fclose(m);
 	static const char *const vars[] = {
@@ -140,7 +139,7 @@ T_TEST(help_version_ipv6)
 		"FLEETPROF_HEARTBEAT_INTERVAL", "FLEETPROF_THREADS", "FLEETPROF_TLS_CERT",
 		"FLEETPROF_TLS_KEY", "FLEETPROF_LOG_LEVEL", "--help", "--version",
 	};
-	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(vars); i++)
 		T_CHECKF(strstr(text, vars[i]) != NULL, "--help lacks %s", vars[i]);
 	free(text);
 }
@@ -160,7 +159,7 @@ T_TEST(token_file_created_0600_and_reused)
 	ssize_t n;
 	int fd;
 
-	T_CHECK(mkdtemp(dir) != NULL);
+	T_REQUIRE(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/tokens", dir);
 	T_CHECK(tokens_load(&t1, path, "", NULL) == 0);
 	T_CHECK(t1.created);

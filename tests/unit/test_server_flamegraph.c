@@ -31,9 +31,7 @@ T_TEST(merges_and_totals)
 {
 	struct fg *f = sample();
 
-	T_CHECK(f != NULL);
-	if (!f)
-		return;
+	T_REQUIRE(f != NULL);
 	T_CHECKF(fg_stacks(f) == 3, "stacks %zu", fg_stacks(f));
 	T_CHECKF(fg_total(f) == 10, "total %llu", (unsigned long long)fg_total(f));
 	fg_free(f);
@@ -129,9 +127,7 @@ T_TEST(bounds)
 	struct fg *f = fg_new(2, 1024);
 	struct buf b;
 
-	T_CHECK(f != NULL);
-	if (!f)
-		return;
+	T_REQUIRE(f != NULL);
 	T_CHECK(add(f, "a;b", 1) == 0);
 	T_CHECK(add(f, "a;c", 1) == 0);
 	T_CHECK(add(f, "a;b", 5) == 0);          /* existing stack: still fine */

@@ -1,6 +1,8 @@
-/* test_server_store.c — the store's migrations, hosts and commands (server/store.h), on a real
- * SQLite database in a temp dir per test. Profiles: test_server_store_profiles.c. */
+/* test_server_store.c — the control store (server/store/control.h) on its SQLite member, a real
+ * database in a temp dir per test: migrations, heartbeats, requests and commands with their
+ * supersede rules, completion, history. The sample store: test_server_store_profiles.c. */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,514 +11,557 @@
 #include <sqlite3.h>
 
 #include "log.h"
-#include "store.h"
+#include "server_fixtures.h"
+#include "store/store.h"
 #include "t.h"
 
-static char tdir[256], dbpath[300], schema[512];
+static char dir[256], dbpath[300];
+static struct store st;
 
-static void setup(void)
+/* Open the store on a fresh database with the schema in schema_dir. */
+static int open_at(const char *schema_dir)
 {
-	const char *root = getenv("FLEETPROF_ROOT");
-	snprintf(schema, sizeof(schema), "%s/schema", root ? root : ".");
-	snprintf(tdir, sizeof(tdir), "/tmp/fp-store-XXXXXX");
-	if (!mkdtemp(tdir))
-		abort();
-	snprintf(dbpath, sizeof(dbpath), "%s/db.sqlite", tdir);
+	struct store_options o = { .schema_dir = schema_dir };
+
+	return store_open(&st, dbpath, NULL, &o);
 }
 
-static void teardown(void)
+static struct control *open_ctl(void)
 {
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cleanup of %s failed\n", tdir);
+	const char *d = sfx_tmpdir("fp-store");
+
+	T_REQUIRE(d != NULL);
+	snprintf(dir, sizeof(dir), "%s", d);
+	snprintf(dbpath, sizeof(dbpath), "%s/db.sqlite", dir);
+	T_REQUIRE(open_at(sfx_schema()) == 0);
+	return st.control;
 }
 
-static void write_file(const char *dir, const char *name, const char *text)
+static void close_ctl(void)
 {
-	char p[600];
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
-	FILE *f = fopen(p, "w");
-	if (!f)
-		abort();
-	fputs(text, f);
-	fclose(f);
-}
-
-static int64_t sql_int(const char *sql)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
-	if (sqlite3_open(dbpath, &db) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
-static const char *sql_text(const char *sql)
-{
-	static char out[64];
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	out[0] = '\0';
-	if (sqlite3_open(dbpath, &db) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		snprintf(out, sizeof(out), "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return out;
-}
-
-static int sql_exec(const char *sql)
-{
-	sqlite3 *db = NULL;
-	int rc = sqlite3_open(dbpath, &db);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-	sqlite3_close(db);
-	return rc;
+	store_close(&st);
+	sfx_rmtree(dir);
 }
 
 /* ---- migrations ---- */
 
 T_TEST(migrations_fresh_reopen_newer)
 {
-	setup();
 	char mdir[400];
-	snprintf(mdir, sizeof(mdir), "%s/schema", tdir);
-	T_CHECK(mkdir(mdir, 0700) == 0);
-	write_file(mdir, "001_a.sql", "CREATE TABLE a (x INTEGER); INSERT INTO a VALUES (1);");
-	write_file(mdir, "002_b.sql", "INSERT INTO a VALUES (2);");
-	write_file(mdir, "README", "not a migration");
+	const char *d = sfx_tmpdir("fp-store");
 
-	struct store *s = store_open(dbpath, mdir);
-	T_CHECK(s != NULL);
-	T_CHECK(store_schema_version(s) == 2);
-	store_close(s);
-	T_CHECK(sql_int("SELECT count(*) FROM a") == 2);
-	T_CHECK(strcmp(sql_text("PRAGMA journal_mode"), "wal") == 0);
+	T_REQUIRE(d != NULL);
+	snprintf(dir, sizeof(dir), "%s", d);
+	snprintf(dbpath, sizeof(dbpath), "%s/db.sqlite", dir);
+	snprintf(mdir, sizeof(mdir), "%s/schema", dir);
+	T_REQUIRE(mkdir(mdir, 0700) == 0);
+	T_REQUIRE(sfx_write(mdir, "001_a.sql", "CREATE TABLE a (x INTEGER); INSERT INTO a VALUES (1);") == 0);
+	T_REQUIRE(sfx_write(mdir, "002_b.sql", "INSERT INTO a VALUES (2);") == 0);
+	T_REQUIRE(sfx_write(mdir, "README", "not a migration") == 0);
+
+	T_REQUIRE(open_at(mdir) == 0);
+	T_CHECK(st.control->schema_version == 2);
+	T_CHECK(st.samples->schema_version == 2);
+	store_close(&st);
+	T_CHECK(sfx_sql_int(dbpath, "SELECT count(*) FROM a") == 2);
+	T_CHECK(strcmp(sfx_sql_text(dbpath, "PRAGMA journal_mode"), "wal") == 0);
 
 	/* re-open: nothing re-applied */
-	s = store_open(dbpath, mdir);
-	T_CHECK(s != NULL && store_schema_version(s) == 2);
-	store_close(s);
-	T_CHECK(sql_int("SELECT count(*) FROM a") == 2);
+	T_REQUIRE(open_at(mdir) == 0);
+	T_CHECK(st.control->schema_version == 2);
+	store_close(&st);
+	T_CHECK(sfx_sql_int(dbpath, "SELECT count(*) FROM a") == 2);
 
 	/* a new migration is applied on the next open */
-	write_file(mdir, "003_c.sql", "INSERT INTO a VALUES (3);");
-	s = store_open(dbpath, mdir);
-	T_CHECK(s != NULL && store_schema_version(s) == 3);
-	store_close(s);
-	T_CHECK(sql_int("SELECT sum(x) FROM a") == 6);
+	T_REQUIRE(sfx_write(mdir, "003_c.sql", "INSERT INTO a VALUES (3);") == 0);
+	T_REQUIRE(open_at(mdir) == 0);
+	T_CHECK(st.control->schema_version == 3);
+	store_close(&st);
+	T_CHECK(sfx_sql_int(dbpath, "SELECT sum(x) FROM a") == 6);
 
 	/* a failing migration applies nothing and leaves the version */
-	write_file(mdir, "004_bad.sql", "INSERT INTO a VALUES (4); THIS IS NOT SQL;");
-	s = store_open(dbpath, mdir);
-	T_CHECK(s == NULL && errno == EIO);
-	T_CHECK(sql_int("PRAGMA user_version") == 3);
-	T_CHECK(sql_int("SELECT count(*) FROM a") == 3);
+	T_REQUIRE(sfx_write(mdir, "004_bad.sql", "INSERT INTO a VALUES (4); THIS IS NOT SQL;") == 0);
+	T_CHECK(open_at(mdir) == -EIO && !st.control && !st.samples);
+	T_CHECK(sfx_sql_int(dbpath, "PRAGMA user_version") == 3);
+	T_CHECK(sfx_sql_int(dbpath, "SELECT count(*) FROM a") == 3);
 	unlink(strcat(strcpy((char[600]){ 0 }, mdir), "/004_bad.sql"));
 
 	/* a database newer than the code: refused with EPROTO, untouched */
-	T_CHECK(sql_exec("PRAGMA user_version = 9") == SQLITE_OK);
-	errno = 0;
-	s = store_open(dbpath, mdir);
-	T_CHECKF(s == NULL && errno == EPROTO, "s=%p errno=%d", (void *)s, errno);
-	store_close(s);
-	T_CHECK(sql_int("PRAGMA user_version") == 9);
+	T_CHECK(sfx_sql_exec(dbpath, "PRAGMA user_version = 9") == SQLITE_OK);
+	T_CHECK(open_at(mdir) == -EPROTO);
+	T_CHECK(sfx_sql_int(dbpath, "PRAGMA user_version") == 9);
 
 	/* the real schema */
 	unlink(dbpath);
-	s = store_open(dbpath, schema);
-	T_CHECK(s != NULL && store_schema_version(s) == 1);
-	store_close(s);
-	T_CHECK(store_open(dbpath, "/nonexistent/schema") == NULL);
-	teardown();
-}
+	T_REQUIRE(open_at(sfx_schema()) == 0);
+	T_CHECK(st.control->schema_version >= 1);
+	store_close(&st);
+	T_CHECK(open_at("/nonexistent/schema") < 0);
+	/* no member takes a URL it does not know */
+	{
+		struct store_options o = { .schema_dir = sfx_schema() };
 
-/* ---- commands ---- */
-
-static struct store *open_real(void)
-{
-	setup();
-	struct store *s = store_open(dbpath, schema);
-	if (!s)
-		abort();
-	return s;
-}
-
-static void close_real(struct store *s)
-{
-	store_close(s);
-	teardown();
-}
-
-static int hb(struct store *s, const char *host, const char *svc, int64_t now,
-	      const char *const *executed, size_t n_exec, struct store_command *out)
-{
-	struct store_heartbeat h = { .hostname = host, .service_name = svc, .ip_address = "10.0.0.1",
-				     .agent_version = "1.2.3", .status = "OK",
-				     .executed_ids = executed, .n_executed = n_exec, .now = now };
-	return store_heartbeat(s, &h, out);
-}
-
-/* request for one host; command id into cid (37 bytes), request id into rid */
-static int request1(struct store *s, const char *svc, enum store_req_type type, const char *host,
-		    const int64_t *pids, size_t n_pids, int64_t duration, int64_t now, char *cid,
-		    char *rid)
-{
-	struct store_target t = { .hostname = host, .pids = pids, .n_pids = n_pids };
-	struct store_request r = { .service_name = svc, .type = type, .continuous = true,
-				   .duration = duration, .frequency = 19, .profiling_mode = "cpu",
-				   .stop_level = type == STORE_REQ_STOP ? "host" : NULL,
-				   .targets = host ? &t : NULL, .n_targets = host ? 1 : 0,
-				   .now = now, .recent_window = 300 };
-	json_t *res = NULL;
-	int rc = store_create_request(s, &r, &res);
-	if (rc == 0) {
-		json_t *ids = json_object_get(res, "command_ids");
-		if (cid)
-			snprintf(cid, 37, "%s", json_string_value(json_array_get(ids, 0)));
-		if (rid)
-			snprintf(rid, 37, "%s", json_string_value(json_object_get(res, "request_id")));
+		T_CHECK(store_open(&st, "mysql://db/x", NULL, &o) == -ENOENT);
 	}
-	json_decref(res);
+	sfx_rmtree(dir);
+}
+
+/* ---- heartbeats and commands ---- */
+
+static int hb(const char *host, const char *svc, int64_t now, const char *const *executed,
+	      size_t n_exec, struct ctl_command *out)
+{
+	struct ctl_heartbeat h = { .hostname = host, .service_name = svc, .ip_address = "10.0.0.1",
+				   .agent_version = "1.2.3", .status = "OK",
+				   .executed_ids = executed, .n_executed = n_exec, .now = now };
+	return st.control->ops->heartbeat(st.control, &h, out);
+}
+
+/* A request for one host (or, host NULL, for the service's recent hosts) whose combined_config
+ * is cfg; the command id into cid (37 bytes), the request id into rid. */
+static int request1(const char *svc, enum ctl_req_type type, const char *host, const char *cfg,
+		    int64_t now, char *cid, char *rid)
+{
+	struct ctl_target t = { .hostname = host, .config = cfg };
+	struct ctl_request r = { .service_name = svc, .type = type, .config = "{}",
+				 .targets = host ? &t : NULL, .n_targets = host ? 1 : 0,
+				 .host_config = cfg, .now = now, .recent_window = 300 };
+	struct ctl_created c;
+	int rc = st.control->ops->create_request(st.control, &r, &c);
+
+	if (rc == 0) {
+		if (cid)
+			snprintf(cid, 37, "%s", c.command_ids[0]);
+		if (rid)
+			snprintf(rid, 37, "%s", c.request_id);
+	}
+	ctl_created_release(&c);
 	return rc;
 }
 
-/* status of command cid from the history */
-static char *cmd_field(struct store *s, const char *host, const char *cid, const char *field)
+struct find {
+	const char *cid, *field;
+	char out[256];
+};
+
+static int find_cmd(void *ctx, const struct ctl_cmd_row *c)
 {
-	static char buf[256];
-	buf[0] = '\0';
-	json_t *l = store_list_commands(s, host, NULL, 1000, 0);
-	size_t i;
-	json_t *c;
-	json_array_foreach(json_object_get(l, "commands"), i, c)
-	{
-		if (strcmp(json_string_value(json_object_get(c, "command_id")), cid) == 0) {
-			json_t *v = json_object_get(c, field);
-			snprintf(buf, sizeof(buf), "%s",
-				 json_is_string(v) ? json_string_value(v) : json_is_null(v) ? "(null)"
-											 : "?");
-		}
+	struct find *f = ctx;
+	const char *v = NULL;
+	char num[32];
+
+	if (strcmp(c->command_id, f->cid) != 0)
+		return 0;
+	if (!strcmp(f->field, "status"))
+		v = c->status;
+	else if (!strcmp(f->field, "request_status"))
+		v = c->request_status;
+	else if (!strcmp(f->field, "error_message"))
+		v = c->error_message;
+	else if (!strcmp(f->field, "results_path"))
+		v = c->results_path;
+	else if (!strcmp(f->field, "config"))
+		v = c->config;
+	else if (!strcmp(f->field, "sent_at") || !strcmp(f->field, "completed_at")) {
+		snprintf(num, sizeof(num), "%lld", (long long)(f->field[0] == 's' ? c->sent_at
+										  : c->completed_at));
+		v = num;
+	} else if (!strcmp(f->field, "execution_time")) {
+		snprintf(num, sizeof(num), "%g", c->execution_time);
+		v = num;
 	}
-	json_decref(l);
-	return buf;
+	snprintf(f->out, sizeof(f->out), "%s", v ? v : "(null)");
+	return 1;
 }
+
+/* A field of command cid, from the history of host. */
+static const char *cmd_field(const char *host, const char *cid, const char *field)
+{
+	static struct find f;
+	int64_t total;
+
+	f = (struct find){ .cid = cid, .field = field };
+	T_REQUIRE(st.control->ops->list_commands(st.control, host, NULL, 1000, 0, &total, find_cmd,
+						 &f) >= 0);
+	return f.out;
+}
+
+struct hosts {
+	int n, active;
+	int64_t now;
+	char first_status[16], first_cmd[40], first_ip[32], first_svc[64];
+	int64_t first_seen;
+};
+
+static int count_host(void *ctx, const struct ctl_host *h)
+{
+	struct hosts *c = ctx;
+
+	if (c->n++ == 0) {
+		snprintf(c->first_status, sizeof(c->first_status), "%s",
+			 h->command_status ? h->command_status : "");
+		snprintf(c->first_cmd, sizeof(c->first_cmd), "%s", h->command_id ? h->command_id : "");
+		snprintf(c->first_ip, sizeof(c->first_ip), "%s", h->ip_address ? h->ip_address : "");
+		snprintf(c->first_svc, sizeof(c->first_svc), "%s", h->service_name);
+		c->first_seen = h->last_seen;
+	}
+	c->active += c->now - h->last_seen <= 90;
+	return 0;
+}
+
+static struct hosts host_status(const char *svc, const char *host, int64_t now)
+{
+	struct hosts c = { .now = now };
+
+	T_REQUIRE(st.control->ops->host_status(st.control, svc, host, count_host, &c) == 0);
+	return c;
+}
+
+static const char *const START_CFG = "{\"duration\":45,\"pids\":[123,456]}";
 
 T_TEST(command_lifecycle)
 {
-	struct store *s = open_real();
-	struct store_command c;
-	char cid[37], rid[37];
-	T_CHECK(hb(s, "h1", "svc", 1000, NULL, 0, &c) == 0);
-	T_CHECK(c.command_id[0] == '\0' && c.combined_config == NULL);
+	struct control *c = open_ctl();
+	struct ctl_command cmd;
+	struct ctl_request_info info;
+	char cid[37], rid[37], cid2[37];
+	struct hosts hs;
 
-	int64_t pids[] = { 123, 456 };
-	T_CHECK(request1(s, "svc", STORE_REQ_START, "h1", pids, 2, 45, 1001, cid, rid) == 0);
+	T_CHECK(hb("h1", "svc", 1000, NULL, 0, &cmd) == 0);
+	T_CHECK(cmd.command_id[0] == '\0' && cmd.config == NULL);
+
+	T_REQUIRE(request1("svc", CTL_REQ_START, "h1", START_CFG, 1001, cid, rid) == 0);
 	T_CHECK(strlen(cid) == 36 && cid[14] == '4'); /* UUID v4 */
-	T_CHECK(strcmp(cmd_field(s, "h1", cid, "status"), "pending") == 0);
-	T_CHECK(strcmp(cmd_field(s, "h1", cid, "request_status"), "pending") == 0);
+	T_CHECK(strcmp(cmd_field("h1", cid, "status"), "pending") == 0);
+	T_CHECK(strcmp(cmd_field("h1", cid, "request_status"), "pending") == 0);
 
-	json_t *hs = store_host_status(s, "svc", "h1", 1002, 90);
-	json_t *h0 = json_array_get(json_object_get(hs, "hosts"), 0);
-	T_CHECK(json_integer_value(json_object_get(hs, "total_count")) == 1);
-	T_CHECK(json_integer_value(json_object_get(hs, "active_count")) == 1);
-	T_CHECK(strcmp(json_string_value(json_object_get(h0, "command_status")), "pending") == 0);
-	T_CHECK(strcmp(json_string_value(json_object_get(h0, "command_id")), cid) == 0);
-	T_CHECK(strcmp(json_string_value(json_object_get(h0, "ip_address")), "10.0.0.1") == 0);
-	T_CHECK(strcmp(json_string_value(json_object_get(h0, "agent_version")), "1.2.3") == 0);
-	T_CHECK(strcmp(json_string_value(json_object_get(h0, "last_heartbeat")),
-		       "1970-01-01T00:16:40Z") == 0);
-	json_decref(hs);
+	hs = host_status("svc", "h1", 1002);
+	T_CHECK(hs.n == 1 && hs.active == 1);
+	T_CHECK(strcmp(hs.first_status, "pending") == 0 && strcmp(hs.first_cmd, cid) == 0);
+	T_CHECK(strcmp(hs.first_ip, "10.0.0.1") == 0 && hs.first_seen == 1000);
 
-	/* delivery: pending -> sent, exact combined_config */
-	T_CHECK(hb(s, "h1", "svc", 1010, NULL, 0, &c) == 0);
-	T_CHECK(strcmp(c.command_id, cid) == 0 && strcmp(c.command_type, "start") == 0);
-	char *cfg = json_dumps(c.combined_config, JSON_SORT_KEYS | JSON_COMPACT);
-	T_CHECKF(strcmp(cfg, "{\"continuous\":true,\"duration\":45,\"frequency\":19,"
-			     "\"pids\":[123,456],\"profiling_mode\":\"cpu\"}") == 0, "%s", cfg);
-	free(cfg);
-	store_command_release(&c);
-	T_CHECK(strcmp(cmd_field(s, "h1", cid, "status"), "sent") == 0);
-	T_CHECK(strcmp(cmd_field(s, "h1", cid, "sent_at"), "1970-01-01T00:16:50Z") == 0);
-	T_CHECK(strcmp(cmd_field(s, "h1", cid, "request_status"), "sent") == 0);
+	/* delivery: pending -> sent, the config exactly as stored */
+	T_CHECK(hb("h1", "svc", 1010, NULL, 0, &cmd) == 0);
+	T_CHECK(strcmp(cmd.command_id, cid) == 0 && strcmp(cmd.command_type, "start") == 0);
+	T_CHECK(cmd.config && strcmp(cmd.config, START_CFG) == 0);
+	ctl_command_release(&cmd);
+	T_CHECK(strcmp(cmd_field("h1", cid, "status"), "sent") == 0);
+	T_CHECK(strcmp(cmd_field("h1", cid, "sent_at"), "1010") == 0);
+	T_CHECK(strcmp(cmd_field("h1", cid, "request_status"), "sent") == 0);
 	/* re-delivered until completed */
-	T_CHECK(hb(s, "h1", "svc", 1020, NULL, 0, &c) == 0 && strcmp(c.command_id, cid) == 0);
-	store_command_release(&c);
+	T_CHECK(hb("h1", "svc", 1020, NULL, 0, &cmd) == 0 && strcmp(cmd.command_id, cid) == 0);
+	ctl_command_release(&cmd);
 
 	/* completion, idempotent, first report kept */
-	T_CHECK(store_complete_command(s, cid, "other-host", STORE_CMD_COMPLETED, 1, NULL, NULL,
-				       1030) == -EINVAL);
-	T_CHECK(store_complete_command(s, cid, "h1", STORE_CMD_COMPLETED, 2.5, NULL, "/r", 1030) == 0);
-	T_CHECK(store_complete_command(s, cid, "h1", STORE_CMD_COMPLETED, 2.5, NULL, "/r", 1031) == 0);
-	T_CHECK(store_complete_command(s, cid, "h1", STORE_CMD_FAILED, 3, "late", NULL, 1032) == 0);
-	T_CHECK(strcmp(cmd_field(s, "h1", cid, "status"), "completed") == 0);
-	T_CHECK(strcmp(cmd_field(s, "h1", cid, "error_message"), "(null)") == 0);
-	T_CHECK(strcmp(cmd_field(s, "h1", cid, "completed_at"), "1970-01-01T00:17:10Z") == 0);
-	T_CHECK(strcmp(cmd_field(s, "h1", cid, "results_path"), "/r") == 0);
-	T_CHECK(store_complete_command(s, "00000000-0000-4000-8000-000000000000", "h1",
-				       STORE_CMD_COMPLETED, 0, NULL, NULL, 1033) == -ENOENT);
+	T_CHECK(c->ops->complete_command(c, cid, "other-host", CTL_CMD_COMPLETED, 1, NULL, NULL,
+					 1030) == -EINVAL);
+	T_CHECK(c->ops->complete_command(c, cid, "h1", CTL_CMD_COMPLETED, 2.5, NULL, "/r", 1030) == 0);
+	T_CHECK(c->ops->complete_command(c, cid, "h1", CTL_CMD_COMPLETED, 2.5, NULL, "/r", 1031) == 0);
+	T_CHECK(c->ops->complete_command(c, cid, "h1", CTL_CMD_FAILED, 3, "late", NULL, 1032) == 0);
+	T_CHECK(strcmp(cmd_field("h1", cid, "status"), "completed") == 0);
+	T_CHECK(strcmp(cmd_field("h1", cid, "error_message"), "(null)") == 0);
+	T_CHECK(strcmp(cmd_field("h1", cid, "completed_at"), "1030") == 0);
+	T_CHECK(strcmp(cmd_field("h1", cid, "execution_time"), "2.5") == 0);
+	T_CHECK(strcmp(cmd_field("h1", cid, "results_path"), "/r") == 0);
+	T_CHECK(c->ops->complete_command(c, "00000000-0000-4000-8000-000000000000", "h1",
+					 CTL_CMD_COMPLETED, 0, NULL, NULL, 1033) == -ENOENT);
 
-	json_t *rq = store_get_request(s, rid);
-	T_CHECK(rq && strcmp(json_string_value(json_object_get(rq, "status")), "completed") == 0);
-	T_CHECK(json_array_size(json_object_get(rq, "command_ids")) == 1);
-	json_decref(rq);
-	errno = 0;
-	T_CHECK(store_get_request(s, "nope") == NULL && errno == ENOENT);
+	T_CHECK(c->ops->get_request(c, rid, &info) == 0);
+	T_CHECK(strcmp(info.status, "completed") == 0 && info.n_commands == 1);
+	T_CHECK(strcmp(info.service_name, "svc") == 0 && strcmp(info.request_type, "start") == 0);
+	T_CHECK(c->ops->get_request(c, "nope", &info) == -ENOENT);
 
 	/* nothing more to deliver */
-	T_CHECK(hb(s, "h1", "svc", 1040, NULL, 0, &c) == 0 && c.command_id[0] == '\0');
+	T_CHECK(hb("h1", "svc", 1040, NULL, 0, &cmd) == 0 && cmd.command_id[0] == '\0');
 
 	/* failure report on a pending command */
-	char cid2[37];
-	T_CHECK(request1(s, "svc", STORE_REQ_START, "h1", NULL, 0, 10, 1050, cid2, rid) == 0);
-	T_CHECK(store_complete_command(s, cid2, "h1", STORE_CMD_FAILED, 0, "no such pid", NULL,
-				       1051) == 0);
-	T_CHECK(strcmp(cmd_field(s, "h1", cid2, "status"), "failed") == 0);
-	T_CHECK(strcmp(cmd_field(s, "h1", cid2, "error_message"), "no such pid") == 0);
-	rq = store_get_request(s, rid);
-	T_CHECK(rq && strcmp(json_string_value(json_object_get(rq, "status")), "failed") == 0);
-	json_decref(rq);
-	close_real(s);
+	T_REQUIRE(request1("svc", CTL_REQ_START, "h1", "{}", 1050, cid2, rid) == 0);
+	T_CHECK(c->ops->complete_command(c, cid2, "h1", CTL_CMD_FAILED, NAN, "no such pid", NULL,
+					 1051) == 0);
+	T_CHECK(strcmp(cmd_field("h1", cid2, "status"), "failed") == 0);
+	T_CHECK(strcmp(cmd_field("h1", cid2, "error_message"), "no such pid") == 0);
+	T_CHECK(strcmp(cmd_field("h1", cid2, "execution_time"), "nan") == 0);
+	T_CHECK(c->ops->get_request(c, rid, &info) == 0 && strcmp(info.status, "failed") == 0);
+	close_ctl();
 }
 
 T_TEST(supersede_and_stop_precedence)
 {
-	struct store *s = open_real();
-	struct store_command c;
-	char a[37], b[37], stop[37], st2[37], c1[37], c2[37];
+	struct control *c = open_ctl();
+	struct ctl_command cmd;
+	char a[37], b[37], stop[37], st2[37], c1[37], c2[37], want[80], s1[37], s2[37];
 
 	/* start A then start B: A superseded by B */
-	T_CHECK(request1(s, "svc", STORE_REQ_START, "h2", NULL, 0, 10, 100, a, NULL) == 0);
-	T_CHECK(request1(s, "svc", STORE_REQ_START, "h2", NULL, 0, 20, 101, b, NULL) == 0);
-	T_CHECK(strcmp(cmd_field(s, "h2", a, "status"), "failed") == 0);
-	char want[80];
+	T_REQUIRE(request1("svc", CTL_REQ_START, "h2", "{\"d\":10}", 100, a, NULL) == 0);
+	T_REQUIRE(request1("svc", CTL_REQ_START, "h2", "{\"d\":20}", 101, b, NULL) == 0);
+	T_CHECK(strcmp(cmd_field("h2", a, "status"), "failed") == 0);
 	snprintf(want, sizeof(want), "superseded by %s", b);
-	T_CHECK(strcmp(cmd_field(s, "h2", a, "error_message"), want) == 0);
-	T_CHECK(strcmp(cmd_field(s, "h2", b, "status"), "pending") == 0);
+	T_CHECK(strcmp(cmd_field("h2", a, "error_message"), want) == 0);
+	T_CHECK(strcmp(cmd_field("h2", b, "status"), "pending") == 0);
 
 	/* delivered (sent) commands are not superseded */
-	T_CHECK(hb(s, "h2", "svc", 102, NULL, 0, &c) == 0 && strcmp(c.command_id, b) == 0);
-	T_CHECK(json_integer_value(json_object_get(c.combined_config, "duration")) == 20);
-	T_CHECK(json_object_get(c.combined_config, "pids") == NULL);
-	store_command_release(&c);
-	T_CHECK(request1(s, "svc", STORE_REQ_START, "h2", NULL, 0, 30, 103, c1, NULL) == 0);
-	T_CHECK(strcmp(cmd_field(s, "h2", b, "status"), "sent") == 0);
+	T_CHECK(hb("h2", "svc", 102, NULL, 0, &cmd) == 0 && strcmp(cmd.command_id, b) == 0);
+	T_CHECK(strcmp(cmd.config, "{\"d\":20}") == 0);
+	ctl_command_release(&cmd);
+	T_REQUIRE(request1("svc", CTL_REQ_START, "h2", "{\"d\":30}", 103, c1, NULL) == 0);
+	T_CHECK(strcmp(cmd_field("h2", b, "status"), "sent") == 0);
 	/* the pending one goes first, then the newest sent one again */
-	T_CHECK(hb(s, "h2", "svc", 104, NULL, 0, &c) == 0 && strcmp(c.command_id, c1) == 0);
-	store_command_release(&c);
-	T_CHECK(hb(s, "h2", "svc", 105, NULL, 0, &c) == 0 && strcmp(c.command_id, c1) == 0);
-	store_command_release(&c);
+	T_CHECK(hb("h2", "svc", 104, NULL, 0, &cmd) == 0 && strcmp(cmd.command_id, c1) == 0);
+	ctl_command_release(&cmd);
+	T_CHECK(hb("h2", "svc", 105, NULL, 0, &cmd) == 0 && strcmp(cmd.command_id, c1) == 0);
+	ctl_command_release(&cmd);
 
 	/* start then stop: the stop supersedes the pending start */
-	T_CHECK(request1(s, "svc", STORE_REQ_START, "h4", NULL, 0, 10, 110, c2, NULL) == 0);
-	T_CHECK(request1(s, "svc", STORE_REQ_STOP, "h4", NULL, 0, 0, 111, stop, NULL) == 0);
-	T_CHECK(strcmp(cmd_field(s, "h4", c2, "status"), "failed") == 0);
-	T_CHECK(hb(s, "h4", "svc", 112, NULL, 0, &c) == 0 && strcmp(c.command_id, stop) == 0);
-	T_CHECK(strcmp(c.command_type, "stop") == 0);
-	char *cfg = json_dumps(c.combined_config, JSON_SORT_KEYS | JSON_COMPACT);
-	T_CHECKF(strcmp(cfg, "{\"stop_level\":\"host\"}") == 0, "%s", cfg);
-	free(cfg);
-	store_command_release(&c);
+	T_REQUIRE(request1("svc", CTL_REQ_START, "h4", "{}", 110, c2, NULL) == 0);
+	T_REQUIRE(request1("svc", CTL_REQ_STOP, "h4", "{\"stop_level\":\"host\"}", 111, stop,
+			   NULL) == 0);
+	T_CHECK(strcmp(cmd_field("h4", c2, "status"), "failed") == 0);
+	T_CHECK(hb("h4", "svc", 112, NULL, 0, &cmd) == 0 && strcmp(cmd.command_id, stop) == 0);
+	T_CHECK(strcmp(cmd.command_type, "stop") == 0);
+	ctl_command_release(&cmd);
 
 	/* stop then start: the pending stop is kept and delivered first, then the start */
-	T_CHECK(request1(s, "svc", STORE_REQ_STOP, "h3", NULL, 0, 0, 120, stop, NULL) == 0);
-	T_CHECK(request1(s, "svc", STORE_REQ_START, "h3", NULL, 0, 7, 121, st2, NULL) == 0);
-	T_CHECK(strcmp(cmd_field(s, "h3", stop, "status"), "pending") == 0);
-	T_CHECK(strcmp(cmd_field(s, "h3", st2, "status"), "pending") == 0);
-	T_CHECK(hb(s, "h3", "svc", 122, NULL, 0, &c) == 0 && strcmp(c.command_id, stop) == 0);
-	store_command_release(&c);
-	T_CHECK(store_complete_command(s, stop, "h3", STORE_CMD_COMPLETED, 0, NULL, NULL, 123) == 0);
-	T_CHECK(hb(s, "h3", "svc", 124, NULL, 0, &c) == 0 && strcmp(c.command_id, st2) == 0);
-	T_CHECK(strcmp(c.command_type, "start") == 0);
-	store_command_release(&c);
+	T_REQUIRE(request1("svc", CTL_REQ_STOP, "h3", "{}", 120, stop, NULL) == 0);
+	T_REQUIRE(request1("svc", CTL_REQ_START, "h3", "{}", 121, st2, NULL) == 0);
+	T_CHECK(strcmp(cmd_field("h3", stop, "status"), "pending") == 0);
+	T_CHECK(strcmp(cmd_field("h3", st2, "status"), "pending") == 0);
+	T_CHECK(hb("h3", "svc", 122, NULL, 0, &cmd) == 0 && strcmp(cmd.command_id, stop) == 0);
+	ctl_command_release(&cmd);
+	T_CHECK(c->ops->complete_command(c, stop, "h3", CTL_CMD_COMPLETED, 0, NULL, NULL, 123) == 0);
+	T_CHECK(hb("h3", "svc", 124, NULL, 0, &cmd) == 0 && strcmp(cmd.command_id, st2) == 0);
+	T_CHECK(strcmp(cmd.command_type, "start") == 0);
+	ctl_command_release(&cmd);
 	/* a second stop supersedes a pending stop */
-	char s1[37], s2[37];
-	T_CHECK(request1(s, "svc", STORE_REQ_STOP, "h6", NULL, 0, 0, 130, s1, NULL) == 0);
-	T_CHECK(request1(s, "svc", STORE_REQ_STOP, "h6", NULL, 0, 0, 131, s2, NULL) == 0);
-	T_CHECK(strcmp(cmd_field(s, "h6", s1, "status"), "failed") == 0);
-	close_real(s);
+	T_REQUIRE(request1("svc", CTL_REQ_STOP, "h6", "{}", 130, s1, NULL) == 0);
+	T_REQUIRE(request1("svc", CTL_REQ_STOP, "h6", "{}", 131, s2, NULL) == 0);
+	T_CHECK(strcmp(cmd_field("h6", s1, "status"), "failed") == 0);
+	close_ctl();
 }
 
 T_TEST(executed_ids)
 {
-	struct store *s = open_real();
-	struct store_command c;
+	struct control *c = open_ctl();
+	struct ctl_command cmd;
 	char e[37], other[37];
-	T_CHECK(request1(s, "svc", STORE_REQ_START, "h5", NULL, 0, 10, 100, e, NULL) == 0);
-	T_CHECK(request1(s, "svc", STORE_REQ_START, "h7", NULL, 0, 10, 100, other, NULL) == 0);
-	T_CHECK(hb(s, "h5", "svc", 101, NULL, 0, &c) == 0 && strcmp(c.command_id, e) == 0);
-	store_command_release(&c);
+
+	T_REQUIRE(request1("svc", CTL_REQ_START, "h5", "{}", 100, e, NULL) == 0);
+	T_REQUIRE(request1("svc", CTL_REQ_START, "h7", "{}", 100, other, NULL) == 0);
+	T_CHECK(hb("h5", "svc", 101, NULL, 0, &cmd) == 0 && strcmp(cmd.command_id, e) == 0);
+	ctl_command_release(&cmd);
 	/* executed: completed, not delivered again; another host's id is not touched */
 	const char *ids[] = { e, other, "unknown-id" };
-	T_CHECK(hb(s, "h5", "svc", 102, ids, 3, &c) == 0 && c.command_id[0] == '\0');
-	T_CHECK(strcmp(cmd_field(s, "h5", e, "status"), "completed") == 0);
-	T_CHECK(strcmp(cmd_field(s, "h7", other, "status"), "pending") == 0);
+	T_CHECK(hb("h5", "svc", 102, ids, 3, &cmd) == 0 && cmd.command_id[0] == '\0');
+	T_CHECK(strcmp(cmd_field("h5", e, "status"), "completed") == 0);
+	T_CHECK(strcmp(cmd_field("h7", other, "status"), "pending") == 0);
 	/* executed ids of an already terminal command change nothing */
-	T_CHECK(store_complete_command(s, other, "h7", STORE_CMD_FAILED, 0, "x", NULL, 103) == 0);
+	T_CHECK(c->ops->complete_command(c, other, "h7", CTL_CMD_FAILED, 0, "x", NULL, 103) == 0);
 	const char *ids2[] = { other };
-	T_CHECK(hb(s, "h7", "svc", 104, ids2, 1, &c) == 0 && c.command_id[0] == '\0');
-	T_CHECK(strcmp(cmd_field(s, "h7", other, "status"), "failed") == 0);
-	json_t *hs = store_host_status(s, NULL, "h5", 105, 90);
-	json_t *h0 = json_array_get(json_object_get(hs, "hosts"), 0);
-	T_CHECK(strcmp(json_string_value(json_object_get(h0, "command_status")), "completed") == 0);
-	json_decref(hs);
-	close_real(s);
+	T_CHECK(hb("h7", "svc", 104, ids2, 1, &cmd) == 0 && cmd.command_id[0] == '\0');
+	T_CHECK(strcmp(cmd_field("h7", other, "status"), "failed") == 0);
+	T_CHECK(strcmp(host_status(NULL, "h5", 105).first_status, "completed") == 0);
+	close_ctl();
+}
+
+struct svc_list {
+	int n;
+	char first[64];
+	int64_t first_hosts;
+};
+
+static int count_service(void *ctx, const struct ctl_service *s)
+{
+	struct svc_list *l = ctx;
+
+	if (l->n++ == 0) {
+		snprintf(l->first, sizeof(l->first), "%s", s->service_name);
+		l->first_hosts = s->hosts;
+	}
+	return 0;
+}
+
+static int64_t count_commands(const char *host, const char *svc)
+{
+	int64_t total = -1;
+	struct find f = { .cid = "", .field = "" };
+
+	T_REQUIRE(st.control->ops->list_commands(st.control, host, svc, 10, 0, &total, find_cmd,
+						 &f) == 0);
+	return total;
 }
 
 T_TEST(request_without_targets)
 {
-	struct store *s = open_real();
-	struct store_command c;
+	struct control *c = open_ctl();
+	struct ctl_command cmd;
+	struct ctl_created cr;
+	struct svc_list sl = { 0 };
 	int64_t now = 100000;
-	T_CHECK(hb(s, "r1", "svc-b", now - 10, NULL, 0, &c) == 0);
-	T_CHECK(hb(s, "r2", "svc-b", now - 300, NULL, 0, &c) == 0);
-	T_CHECK(hb(s, "old", "svc-b", now - 301, NULL, 0, &c) == 0);
-	T_CHECK(hb(s, "elsewhere", "svc-c", now, NULL, 0, &c) == 0);
-	/* a host moves to the service it last heartbeated with */
-	T_CHECK(hb(s, "moved", "svc-c", now - 5, NULL, 0, &c) == 0);
-	T_CHECK(hb(s, "moved", "svc-b", now - 4, NULL, 0, &c) == 0);
 
-	struct store_request r = { .service_name = "svc-b", .type = STORE_REQ_START,
-				   .duration = 60, .frequency = 11, .profiling_mode = "cpu",
-				   .now = now, .recent_window = 300 };
-	json_t *res = NULL;
-	T_CHECK(store_create_request(s, &r, &res) == 0);
-	T_CHECK(json_array_size(json_object_get(res, "command_ids")) == 3);
-	T_CHECK(strcmp(json_string_value(json_object_get(res, "status")), "pending") == 0);
-	json_decref(res);
-	json_t *l = store_list_commands(s, NULL, "svc-b", 0, 0);
-	T_CHECK(json_integer_value(json_object_get(l, "total")) == 3);
-	const char *want[] = { "r2", "r1", "moved" }; /* newest first; created in hostname order */
-	for (size_t i = 0; i < 3; i++) {
-		json_t *cm = json_array_get(json_object_get(l, "commands"), i);
-		T_CHECKF(strcmp(json_string_value(json_object_get(cm, "hostname")), want[i]) == 0,
-			 "command %zu", i);
-	}
-	json_decref(l);
+	T_CHECK(hb("r1", "svc-b", now - 10, NULL, 0, &cmd) == 0);
+	T_CHECK(hb("r2", "svc-b", now - 300, NULL, 0, &cmd) == 0);
+	T_CHECK(hb("old", "svc-b", now - 301, NULL, 0, &cmd) == 0);
+	T_CHECK(hb("elsewhere", "svc-c", now, NULL, 0, &cmd) == 0);
+	/* one hostname under two services is two hosts */
+	T_CHECK(hb("both", "svc-c", now - 5, NULL, 0, &cmd) == 0);
+	T_CHECK(hb("both", "svc-b", now - 4, NULL, 0, &cmd) == 0);
+
+	struct ctl_request r = { .service_name = "svc-b", .type = CTL_REQ_START, .config = "{}",
+				 .host_config = "{\"all\":1}", .now = now, .recent_window = 300 };
+	T_REQUIRE(c->ops->create_request(c, &r, &cr) == 0);
+	T_CHECK(cr.n == 3);
+	ctl_created_release(&cr);
+	T_CHECK(count_commands(NULL, "svc-b") == 3);
 
 	r.service_name = "svc-nobody";
-	res = NULL;
-	T_CHECK(store_create_request(s, &r, &res) == -ENOENT && res == NULL);
-	l = store_list_commands(s, NULL, NULL, 0, 0);
-	T_CHECK(json_integer_value(json_object_get(l, "total")) == 3);
-	json_decref(l);
-	T_CHECK(sql_int("SELECT count(*) FROM requests") == 1);
+	T_CHECK(c->ops->create_request(c, &r, &cr) == -ENOENT && cr.n == 0 && !cr.command_ids);
+	T_CHECK(count_commands(NULL, NULL) == 3);
+	T_CHECK(sfx_sql_int(dbpath, "SELECT count(*) FROM requests") == 1);
 
 	/* host_status filters and counts */
-	json_t *hs = store_host_status(s, "svc-b", NULL, now, 90);
-	T_CHECK(json_integer_value(json_object_get(hs, "total_count")) == 4);
-	T_CHECK(json_integer_value(json_object_get(hs, "active_count")) == 2); /* r1, moved */
-	json_decref(hs);
-	hs = store_host_status(s, NULL, NULL, now, 90);
-	T_CHECK(json_integer_value(json_object_get(hs, "total_count")) == 5);
-	json_decref(hs);
+	struct hosts hs = host_status("svc-b", NULL, now);
+	T_CHECK(hs.n == 4 && hs.active == 2);   /* r1, both */
+	hs = host_status(NULL, NULL, now);
+	T_CHECK(hs.n == 6);
+	hs = host_status(NULL, "both", now);
+	T_CHECK(hs.n == 2 && strcmp(hs.first_svc, "svc-b") == 0);
 
-	json_t *sv = store_list_services(s);
-	json_t *list = json_object_get(sv, "services");
-	T_CHECK(json_array_size(list) == 2);
-	json_t *b = json_array_get(list, 0);
-	T_CHECK(strcmp(json_string_value(json_object_get(b, "service_name")), "svc-b") == 0);
-	T_CHECK(json_integer_value(json_object_get(b, "hosts")) == 4);
-	T_CHECK(json_is_null(json_object_get(b, "last_profile")));
-	json_decref(sv);
-	close_real(s);
+	T_CHECK(c->ops->list_services(c, count_service, &sl) == 0);
+	T_CHECK(sl.n == 2 && strcmp(sl.first, "svc-b") == 0 && sl.first_hosts == 4);
+	/* the command for (svc-b, both) is not delivered to (svc-c, both) */
+	T_CHECK(hb("both", "svc-c", now, NULL, 0, &cmd) == 0 && cmd.command_id[0] == '\0');
+	T_CHECK(hb("both", "svc-b", now, NULL, 0, &cmd) == 0 && cmd.command_id[0] != '\0');
+	T_CHECK(cmd.config && strcmp(cmd.config, "{\"all\":1}") == 0);
+	ctl_command_release(&cmd);
+	close_ctl();
 }
 
 T_TEST(request_status_and_paging)
 {
-	struct store *s = open_real();
-	struct store_target t[3] = { { .hostname = "p2" }, { .hostname = "p1" },
-				     { .hostname = "p2" } };
-	struct store_request r = { .service_name = "svc", .type = STORE_REQ_START, .duration = 5,
-				   .frequency = 11, .targets = t, .n_targets = 3, .now = 10 };
-	json_t *res = NULL;
-	T_CHECK(store_create_request(s, &r, &res) == 0);
-	json_t *ids = json_object_get(res, "command_ids");
-	T_CHECK(json_array_size(ids) == 2); /* duplicate p2 counted once */
-	const char *rid = json_string_value(json_object_get(res, "request_id"));
-	const char *id1 = json_string_value(json_array_get(ids, 0)); /* p1 */
-	const char *id2 = json_string_value(json_array_get(ids, 1)); /* p2 */
-	T_CHECK(store_complete_command(s, id1, "p1", STORE_CMD_COMPLETED, 1, NULL, NULL, 11) == 0);
-	json_t *rq = store_get_request(s, rid);
-	T_CHECK(strcmp(json_string_value(json_object_get(rq, "status")), "sent") == 0);
-	json_decref(rq);
-	T_CHECK(store_complete_command(s, id2, "p2", STORE_CMD_COMPLETED, 1, NULL, NULL, 12) == 0);
-	rq = store_get_request(s, rid);
-	T_CHECK(strcmp(json_string_value(json_object_get(rq, "status")), "completed") == 0);
-	json_decref(rq);
-	json_decref(res);
+	struct control *c = open_ctl();
+	struct ctl_target t[3] = { { .hostname = "p2", .config = "{}" },
+				   { .hostname = "p1", .config = "{}" },
+				   { .hostname = "p2", .config = "{\"second\":1}" } };
+	struct ctl_request r = { .service_name = "svc", .type = CTL_REQ_START, .config = "{}",
+				 .targets = t, .n_targets = 3, .now = 10 };
+	struct ctl_request_info info;
+	struct ctl_created cr;
+	char last[37] = "", id1[37], id2[37], rid[37];
+	struct find f;
+	int64_t total;
+
+	T_REQUIRE(c->ops->create_request(c, &r, &cr) == 0);
+	T_REQUIRE(cr.n == 2);   /* duplicate p2 counted once */
+	snprintf(rid, sizeof(rid), "%s", cr.request_id);
+	snprintf(id1, sizeof(id1), "%s", cr.command_ids[0]);   /* p1 */
+	snprintf(id2, sizeof(id2), "%s", cr.command_ids[1]);   /* p2 */
+	ctl_created_release(&cr);
+	T_CHECK(strcmp(cmd_field("p2", id2, "config"), "{}") == 0);   /* the first one's config */
+	T_CHECK(c->ops->complete_command(c, id1, "p1", CTL_CMD_COMPLETED, 1, NULL, NULL, 11) == 0);
+	T_CHECK(c->ops->get_request(c, rid, &info) == 0 && strcmp(info.status, "sent") == 0);
+	T_CHECK(c->ops->complete_command(c, id2, "p2", CTL_CMD_COMPLETED, 1, NULL, NULL, 12) == 0);
+	T_CHECK(c->ops->get_request(c, rid, &info) == 0 && strcmp(info.status, "completed") == 0);
 
 	/* 25 more commands for p1; paging newest first */
-	char last[37] = "";
 	for (int i = 0; i < 25; i++)
-		T_CHECK(request1(s, "svc", STORE_REQ_START, "p1", NULL, 0, i + 1, 20 + i, last,
-				 NULL) == 0);
-	json_t *l = store_list_commands(s, "p1", NULL, 10, 0);
-	T_CHECK(json_integer_value(json_object_get(l, "total")) == 26);
-	T_CHECK(json_array_size(json_object_get(l, "commands")) == 10);
-	json_t *first = json_array_get(json_object_get(l, "commands"), 0);
-	T_CHECK(strcmp(json_string_value(json_object_get(first, "command_id")), last) == 0);
-	json_decref(l);
-	l = store_list_commands(s, "p1", "svc", 10, 20);
-	T_CHECK(json_array_size(json_object_get(l, "commands")) == 6);
-	json_t *oldest = json_array_get(json_object_get(l, "commands"), 5);
-	T_CHECK(strcmp(json_string_value(json_object_get(oldest, "status")), "completed") == 0);
-	json_decref(l);
-	l = store_list_commands(s, NULL, "other", 10, 0);
-	T_CHECK(json_integer_value(json_object_get(l, "total")) == 0);
-	json_decref(l);
-	close_real(s);
+		T_CHECK(request1("svc", CTL_REQ_START, "p1", "{}", 20 + i, last, NULL) == 0);
+	f = (struct find){ .cid = last, .field = "status" };
+	T_CHECK(c->ops->list_commands(c, "p1", NULL, 1, 0, &total, find_cmd, &f) == 1);
+	T_CHECK(total == 26 && strcmp(f.out, "pending") == 0);   /* the newest is the first */
+	f = (struct find){ .cid = id1, .field = "status" };
+	T_CHECK(c->ops->list_commands(c, "p1", "svc", 10, 25, &total, find_cmd, &f) == 1);
+	T_CHECK(strcmp(f.out, "completed") == 0);   /* the oldest is the last */
+	T_CHECK(count_commands(NULL, "other") == 0);
+	close_ctl();
 }
 
 T_TEST(reopen_keeps_commands)
 {
-	struct store *s = open_real();
-	struct store_command c;
+	struct ctl_command cmd;
 	char cid[37];
-	T_CHECK(request1(s, "svc", STORE_REQ_START, "k1", NULL, 0, 9, 50, cid, NULL) == 0);
-	T_CHECK(hb(s, "k1", "svc", 51, NULL, 0, &c) == 0 && strcmp(c.command_id, cid) == 0);
-	store_command_release(&c);
-	store_close(s);
-	s = store_open(dbpath, schema);
-	T_CHECK(s != NULL);
-	if (!s) {
-		teardown();
-		return;
-	}
-	T_CHECK(strcmp(cmd_field(s, "k1", cid, "status"), "sent") == 0);
-	T_CHECK(hb(s, "k1", "svc", 52, NULL, 0, &c) == 0 && strcmp(c.command_id, cid) == 0);
-	T_CHECK(json_integer_value(json_object_get(c.combined_config, "duration")) == 9);
-	store_command_release(&c);
-	close_real(s);
+
+	open_ctl();
+	T_REQUIRE(request1("svc", CTL_REQ_START, "k1", "{\"duration\":9}", 50, cid, NULL) == 0);
+	T_CHECK(hb("k1", "svc", 51, NULL, 0, &cmd) == 0 && strcmp(cmd.command_id, cid) == 0);
+	ctl_command_release(&cmd);
+	store_close(&st);
+	T_REQUIRE(open_at(sfx_schema()) == 0);
+	T_CHECK(strcmp(cmd_field("k1", cid, "status"), "sent") == 0);
+	T_CHECK(hb("k1", "svc", 52, NULL, 0, &cmd) == 0 && strcmp(cmd.command_id, cid) == 0);
+	T_CHECK(cmd.config && strcmp(cmd.config, "{\"duration\":9}") == 0);
+	ctl_command_release(&cmd);
+	close_ctl();
 }
 
 T_TEST(bad_arguments)
 {
-	struct store *s = open_real();
-	struct store_command c;
-	T_CHECK(hb(s, NULL, "svc", 1, NULL, 0, &c) == -EINVAL);
-	T_CHECK(hb(s, "h", "", 1, NULL, 0, &c) == -EINVAL);
-	struct store_target t = { .hostname = "" };
-	struct store_request r = { .service_name = "svc", .targets = &t, .n_targets = 1 };
-	json_t *res = NULL;
-	T_CHECK(store_create_request(s, &r, &res) == -EINVAL);
-	r.type = (enum store_req_type)7;
+	struct control *c = open_ctl();
+	struct ctl_command cmd;
+	struct ctl_created cr;
+
+	T_CHECK(hb(NULL, "svc", 1, NULL, 0, &cmd) == -EINVAL);
+	T_CHECK(hb("h", "", 1, NULL, 0, &cmd) == -EINVAL);
+	struct ctl_target t = { .hostname = "", .config = "{}" };
+	struct ctl_request r = { .service_name = "svc", .config = "{}", .targets = &t,
+				 .n_targets = 1 };
+	T_CHECK(c->ops->create_request(c, &r, &cr) == -EINVAL);
+	r.type = (enum ctl_req_type)7;
 	t.hostname = "x";
-	T_CHECK(store_create_request(s, &r, &res) == -EINVAL);
-	T_CHECK(store_complete_command(s, NULL, "h", STORE_CMD_COMPLETED, 0, NULL, NULL, 1) ==
+	T_CHECK(c->ops->create_request(c, &r, &cr) == -EINVAL);
+	r.type = CTL_REQ_START;
+	t.config = NULL;
+	T_CHECK(c->ops->create_request(c, &r, &cr) == -EINVAL);
+	T_CHECK(c->ops->complete_command(c, NULL, "h", CTL_CMD_COMPLETED, 0, NULL, NULL, 1) ==
 		-EINVAL);
 	/* hostile strings are data, not SQL */
-	T_CHECK(hb(s, "x'); DROP TABLE hosts; --", "svc", 5, NULL, 0, &c) == 0);
-	json_t *hs = store_host_status(s, NULL, "x'); DROP TABLE hosts; --", 5, 90);
-	T_CHECK(json_integer_value(json_object_get(hs, "total_count")) == 1);
-	json_decref(hs);
-	close_real(s);
+	T_CHECK(hb("x'); DROP TABLE hosts; --", "svc", 5, NULL, 0, &cmd) == 0);
+	T_CHECK(host_status(NULL, "x'); DROP TABLE hosts; --", 5).n == 1);
+	close_ctl();
+}
+
+/* A database written with schema 1 (hosts keyed by hostname alone) upgrades in place. */
+T_TEST(upgrade_from_schema_1)
+{
+	char v1[400], src[600], dst[600];
+	struct ctl_command cmd;
+	struct svc_list sl = { 0 };
+	const char *d = sfx_tmpdir("fp-store");
+
+	T_REQUIRE(d != NULL);
+	snprintf(dir, sizeof(dir), "%s", d);
+	snprintf(dbpath, sizeof(dbpath), "%s/db.sqlite", dir);
+	snprintf(v1, sizeof(v1), "%s/schema1", dir);
+	T_REQUIRE(mkdir(v1, 0700) == 0);
+	snprintf(src, sizeof(src), "%s/001_init.sql", sfx_schema());
+	snprintf(dst, sizeof(dst), "%s/001_init.sql", v1);
+	T_REQUIRE(link(src, dst) == 0 || symlink(src, dst) == 0);
+	T_REQUIRE(open_at(v1) == 0);
+	T_CHECK(st.control->schema_version == 1);
+	store_close(&st);
+	/* rows as the schema-1 server wrote them */
+	T_REQUIRE(sfx_sql_exec(dbpath,
+		"INSERT INTO hosts VALUES ('h1', 'svc', '10.0.0.9', '1.0', 'OK', NULL, 100, 200);"
+		"INSERT INTO hosts VALUES ('h2', 'other', NULL, NULL, NULL, NULL, 150, 150);"
+		"INSERT INTO requests VALUES ('r1', 'svc', 'start', '{}', 190);"
+		"INSERT INTO commands (command_id, request_id, hostname, service_name, command_type,"
+		" status, combined_config, created_at) VALUES"
+		" ('c-sent', 'r1', 'h1', 'svc', 'start', 'sent', '{\"duration\":5}', 190),"
+		" ('c-pend', 'r1', 'h1', 'svc', 'start', 'pending', '{\"duration\":6}', 191);") ==
+		SQLITE_OK);
+
+	T_REQUIRE(open_at(sfx_schema()) == 0);
+	T_CHECK(st.control->schema_version >= 2);
+	struct hosts hs = host_status("svc", "h1", 200);
+	T_CHECK(hs.n == 1 && hs.first_seen == 200 && strcmp(hs.first_ip, "10.0.0.9") == 0);
+	T_CHECK(strcmp(hs.first_cmd, "c-pend") == 0 && strcmp(hs.first_status, "pending") == 0);
+	T_CHECK(st.control->ops->list_services(st.control, count_service, &sl) == 0 && sl.n == 2);
+	/* the host heartbeating under another service does not get svc's command */
+	T_CHECK(hb("h1", "other", 300, NULL, 0, &cmd) == 0 && cmd.command_id[0] == '\0');
+	T_CHECK(hb("h1", "svc", 301, NULL, 0, &cmd) == 0 && strcmp(cmd.command_id, "c-pend") == 0);
+	T_CHECK(cmd.config && strcmp(cmd.config, "{\"duration\":6}") == 0);
+	ctl_command_release(&cmd);
+	T_CHECK(host_status(NULL, "h1", 301).n == 2);
+	T_CHECK(sfx_sql_int(dbpath, "SELECT count(*) FROM hosts") == 3);
+	close_ctl();
 }
 
 int main(void)
@@ -530,5 +575,6 @@ int main(void)
 	T_RUN(request_status_and_paging);
 	T_RUN(reopen_keeps_commands);
 	T_RUN(bad_arguments);
+	T_RUN(upgrade_from_schema_1);
 	return t_done();
 }

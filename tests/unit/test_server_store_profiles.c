@@ -1,6 +1,8 @@
-/* test_server_store_profiles.c — profile ingest, range queries (minute/hour edges checked
+/* test_server_store_profiles.c — the sample store (server/store/samples.h) on its SQLite member,
+ * fed by the profile parser (server/profile.h): ingest, range queries (minute/hour edges checked
  * against a brute-force model), malformed input, bounds, retention, reopen, and concurrency. */
 #include <errno.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,58 +11,65 @@
 #include <sys/stat.h>
 #include <sqlite3.h>
 
+#include "util.h"
 #include "buf.h"
 #include "collapsed.h"
 #include "log.h"
-#include "store.h"
+#include "profile.h"
+#include "server_fixtures.h"
+#include "store/store.h"
 #include "t.h"
 
-static char tdir[256], dbpath[300], schema[512];
+static char tdir[256], dbpath[300];
+static struct store st;
 
-static struct store *open_store(void)
+static struct samples *open_store_opts(size_t wal_limit)
 {
-	const char *root = getenv("FLEETPROF_ROOT");
-	snprintf(schema, sizeof(schema), "%s/schema", root ? root : ".");
-	snprintf(tdir, sizeof(tdir), "/tmp/fp-storep-XXXXXX");
-	if (!mkdtemp(tdir))
-		abort();
+	struct store_options o = { .schema_dir = sfx_schema(), .wal_limit = wal_limit };
+	const char *d = sfx_tmpdir("fp-storep");
+
+	T_REQUIRE(d != NULL);
+	snprintf(tdir, sizeof(tdir), "%s", d);
 	snprintf(dbpath, sizeof(dbpath), "%s/db.sqlite", tdir);
-	struct store *s = store_open(dbpath, schema);
-	if (!s)
-		abort();
-	return s;
+	T_REQUIRE(store_open(&st, dbpath, NULL, &o) == 0);
+	return st.samples;
 }
 
-static void close_store(struct store *s)
+static struct samples *open_store(void)
 {
-	store_close(s);
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cleanup of %s failed\n", tdir);
+	return open_store_opts(0);
+}
+
+static void close_store(struct samples *s)
+{
+	(void)s;
+	store_close(&st);
+	sfx_rmtree(tdir);
 }
 
 static int64_t sql_int(const char *sql)
 {
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	int64_t v = -1;
-	if (sqlite3_open(dbpath, &db) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
+	return sfx_sql_int(dbpath, sql);
 }
 
-static int ingest(struct store *s, const char *svc, const char *host, int64_t t, const char *text,
+/* Parse text as an upload would be, then store it. */
+static int ingest(struct samples *s, const char *svc, const char *host, int64_t t, const char *text,
 		  int64_t gpid, int64_t *gpid_out, struct col_error *err)
 {
-	struct store_profile p = { .service_name = svc, .hostname = host, .start_time = t,
-				   .end_time = t + 60, .cpu_avg = 12.5, .mem_avg = 40,
-				   .text = text, .text_len = strlen(text), .gpid = gpid };
+	struct prof p;
 	int64_t g = 0;
-	return store_ingest_profile(s, &p, gpid_out ? gpid_out : &g, err);
+	int rc = prof_parse(&p, text, strlen(text), err);
+
+	if (!rc) {
+		struct smp_upload u = { .service_name = svc, .hostname = host, .start_time = t,
+					.end_time = t + 60, .cpu_avg = 12.5, .mem_avg = 40,
+					.header_json = p.header, .lines = p.lines,
+					.n_lines = p.n_lines, .total_samples = p.total,
+					.gpid = gpid };
+		rc = s->ops->ingest(s, &u, gpid_out ? gpid_out : &g);
+	}
+	prof_release(&p);
+	return rc;
 }
 
 static int agg_cb(void *ctx, const char *stack, size_t len, uint64_t count)
@@ -69,14 +78,14 @@ static int agg_cb(void *ctx, const char *stack, size_t len, uint64_t count)
 }
 
 /* The query's result as sorted "stack count" lines into out (static), or "E<errno>". */
-static const char *query(struct store *s, const char *svc, int64_t start, int64_t end,
+static const char *query(struct samples *s, const char *svc, int64_t start, int64_t end,
 			 const char *host, const char *container, size_t max_stacks)
 {
 	static char out[8192];
 	struct col_agg *a = col_agg_new(10000);
-	struct store_query q = { .service = svc, .start = start, .end = end, .hostname = host,
-				 .container = container };
-	int rc = store_query_stacks(s, &q, max_stacks, agg_cb, a);
+	struct smp_query q = { .service = svc, .start = start, .end = end, .hostname = host,
+			       .container = container };
+	int rc = s->ops->query_stacks(s, &q, max_stacks, agg_cb, a);
 	struct buf b;
 	buf_init(&b, sizeof(out) - 1);
 	if (rc)
@@ -92,9 +101,39 @@ static const char *query(struct store *s, const char *svc, int64_t start, int64_
 
 #define H0 ((int64_t)3600 * 500000) /* an hour boundary */
 
+/* Visited rows as text, "name@time:cpu/mem " each (times relative to H0). */
+struct rows {
+	int n;
+	char text[1024];
+};
+
+static int add_row(struct rows *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int add_row(struct rows *r, const char *fmt, ...)
+{
+	size_t len = strlen(r->text);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->text + len, sizeof(r->text) - len, fmt, ap);
+	va_end(ap);
+	r->n++;
+	return 0;
+}
+
+static int metric_row(void *ctx, const struct smp_metric *m)
+{
+	return add_row(ctx, "%s@%lld:%g/%g ", m->hostname, (long long)(m->time - H0), m->cpu_avg,
+		       m->mem_avg);
+}
+
+static int service_row(void *ctx, const struct smp_service *sv)
+{
+	return add_row(ctx, "%s@%lld ", sv->service_name, (long long)(sv->last_profile - H0));
+}
+
 T_TEST(ingest_query_exact)
 {
-	struct store *s = open_store();
+	struct samples *s = open_store();
 	int64_t g1 = 0, g2 = 0;
 	const char *p1 = "# {\"metadata\": {\"hostname\": \"a\"}}\n"
 			 "0;c1;python;main;f 5\n"
@@ -142,26 +181,17 @@ T_TEST(ingest_query_exact)
 	T_CHECK(sql_int("SELECT samples FROM profiles WHERE gpid = 77") == 14);
 
 	/* metrics */
-	struct store_query q = { .service = "svc", .start = H0, .end = H0 + 60 };
-	json_t *m = store_query_metrics(s, &q);
-	json_t *ml = json_object_get(m, "metrics");
-	T_CHECK(json_array_size(ml) == 2);
-	json_t *m0 = json_array_get(ml, 0);
-	T_CHECK(strcmp(json_string_value(json_object_get(m0, "hostname")), "a") == 0);
-	T_CHECK(json_real_value(json_object_get(m0, "cpu_avg")) == 12.5);
-	T_CHECK(json_number_value(json_object_get(m0, "mem_avg")) == 40);
-	json_decref(m);
+	struct smp_query q = { .service = "svc", .start = H0, .end = H0 + 60 };
+	struct rows m = { 0 };
+	T_CHECK(s->ops->metrics(s, &q, metric_row, &m) == 0);
+	T_CHECKF(strcmp(m.text, "a@30:12.5/40 b@45:12.5/40 ") == 0, "metrics %s", m.text);
 	q.hostname = "b";
-	m = store_query_metrics(s, &q);
-	T_CHECK(json_array_size(json_object_get(m, "metrics")) == 1);
-	json_decref(m);
+	m = (struct rows){ 0 };
+	T_CHECK(s->ops->metrics(s, &q, metric_row, &m) == 0 && m.n == 1);
 
-	json_t *sv = store_list_services(s);
-	json_t *s1 = json_array_get(json_object_get(sv, "services"), 1);
-	T_CHECK(strcmp(json_string_value(json_object_get(s1, "service_name")), "svc") == 0);
-	T_CHECK(json_is_string(json_object_get(s1, "last_profile")));
-	T_CHECK(json_integer_value(json_object_get(s1, "hosts")) == 0);
-	json_decref(sv);
+	m = (struct rows){ 0 };
+	T_CHECK(s->ops->services(s, service_row, &m) == 0);
+	T_CHECKF(strcmp(m.text, "other@0 svc@45 ") == 0, "services %s", m.text);
 	close_store(s);
 }
 
@@ -169,7 +199,7 @@ T_TEST(ingest_query_exact)
 
 static const int64_t ptimes[] = { H0, H0 + 59, H0 + 60, H0 + 3599, H0 + 3600, H0 + 9000,
 				  H0 + 10800, H0 + 17999, H0 - 1 };
-#define NP (sizeof(ptimes) / sizeof(ptimes[0]))
+#define NP ARRAY_SIZE(ptimes)
 
 static int64_t fl(int64_t t, int64_t w) { return t - (((t % w) + w) % w); }
 static int64_t cl(int64_t t, int64_t w) { return fl(t, w) == t ? t : fl(t, w) + w; }
@@ -205,7 +235,7 @@ static const char *model(int64_t start, int64_t end, const char *host)
 
 T_TEST(time_edges_minute_and_hour_buckets)
 {
-	struct store *s = open_store();
+	struct samples *s = open_store();
 	char text[256];
 	for (size_t i = 0; i < NP; i++) {
 		for (int h = 0; h < 2; h++) {
@@ -220,7 +250,7 @@ T_TEST(time_edges_minute_and_hour_buckets)
 					 H0 + 3599, H0 + 3600, H0 + 3601, H0 + 7200, H0 + 8999,
 					 H0 + 9000, H0 + 9060, H0 + 10800, H0 + 14400, H0 + 17940,
 					 H0 + 18000, H0 + 86400 };
-	size_t ne = sizeof(edges) / sizeof(edges[0]), checked = 0;
+	size_t ne = ARRAY_SIZE(edges), checked = 0;
 	char want[4096];
 	for (size_t i = 0; i < ne; i++) {
 		for (size_t j = 0; j < ne; j++) {
@@ -245,7 +275,7 @@ T_TEST(time_edges_minute_and_hour_buckets)
 
 T_TEST(malformed_profile_stores_nothing)
 {
-	struct store *s = open_store();
+	struct samples *s = open_store();
 	struct col_error err;
 	/* a bad count after good lines */
 	T_CHECK(ingest(s, "svc", "h", H0, "0;c;comm;f 5\n0;c;comm;newframe 3\n0;c;comm;g x\n", 0,
@@ -259,7 +289,7 @@ T_TEST(malformed_profile_stores_nothing)
 	static const char *const tables[] = { "profiles", "samples_host_m", "samples_host_h",
 					      "samples_svc_m", "samples_svc_h", "stacks", "frames",
 					      "services", "hostnames", "containers" };
-	for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+	for (size_t i = 0; i < ARRAY_SIZE(tables); i++) {
 		char sql[80];
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", tables[i]);
 		T_CHECKF(sql_int(sql) == 0, "%s not empty", tables[i]);
@@ -276,7 +306,7 @@ T_TEST(malformed_profile_stores_nothing)
 
 T_TEST(retention_deletes_exactly_old_rows)
 {
-	struct store *s = open_store();
+	struct samples *s = open_store();
 	int64_t H = H0;
 	T_CHECK(ingest(s, "svc", "a", H - 3 * 3600 + 10, "0;;comm;old1 1\n", 0, NULL, NULL) == 0);
 	T_CHECK(ingest(s, "svc", "a", H - 2 * 3600 + 120,
@@ -288,21 +318,23 @@ T_TEST(retention_deletes_exactly_old_rows)
 	T_CHECK(sql_int("SELECT count(*) FROM samples_host_m") == 7);
 
 	/* old commands: a terminal one goes, a pending one stays */
-	struct store_target t = { .hostname = "a" };
-	struct store_request rq = { .service_name = "svc", .type = STORE_REQ_STOP, .targets = &t,
-				    .n_targets = 1, .now = H - 3 * 3600 };
-	json_t *res = NULL;
-	T_CHECK(store_create_request(s, &rq, &res) == 0);
-	const char *old_cid = json_string_value(json_array_get(json_object_get(res, "command_ids"), 0));
-	T_CHECK(store_complete_command(s, old_cid, "a", STORE_CMD_COMPLETED, 1, NULL, NULL, H) == 0);
-	json_decref(res);
-	struct store_target t2 = { .hostname = "z" };
+	struct control *c = st.control;
+	struct ctl_target t = { .hostname = "a", .config = "{}" };
+	struct ctl_request rq = { .service_name = "svc", .type = CTL_REQ_STOP, .config = "{}",
+				  .targets = &t, .n_targets = 1, .now = H - 3 * 3600 };
+	struct ctl_created cr;
+	T_REQUIRE(c->ops->create_request(c, &rq, &cr) == 0);
+	T_CHECK(c->ops->complete_command(c, cr.command_ids[0], "a", CTL_CMD_COMPLETED, 1, NULL,
+					 NULL, H) == 0);
+	ctl_created_release(&cr);
+	struct ctl_target t2 = { .hostname = "z", .config = "{}" };
 	rq.targets = &t2;
-	T_CHECK(store_create_request(s, &rq, &res) == 0);
-	json_decref(res);
+	T_REQUIRE(c->ops->create_request(c, &rq, &cr) == 0);
+	ctl_created_release(&cr);
 
 	/* cutoff in the middle of hour H-1 rounds down to H-1: the first three uploads go */
-	int64_t n = store_delete_before(s, H - 3600 + 1800);
+	int64_t n = s->ops->delete_before(s, H - 3600 + 1800);
+	T_CHECK(c->ops->delete_before(c, H - 3600 + 1800) == 0);
 	T_CHECKF(n == 4, "deleted %lld", (long long)n);
 	T_CHECK(sql_int("SELECT count(*) FROM samples_host_m") == 3);
 	T_CHECK(sql_int("SELECT count(*) FROM samples_host_h") == 3);
@@ -315,7 +347,7 @@ T_TEST(retention_deletes_exactly_old_rows)
 	T_CHECK(sql_int("SELECT count(*) FROM requests") == 1);
 	const char *r = query(s, "svc", 0, H * 2, NULL, NULL, 100);
 	T_CHECKF(strcmp(r, "comm;new 5\ncomm;shared 10\n") == 0, "%s", r);
-	T_CHECK(store_delete_before(s, H - 3600 + 1800) == 0);
+	T_CHECK(s->ops->delete_before(s, H - 3600 + 1800) == 0);
 
 	/* a deleted stack comes back with new ids */
 	T_CHECK(ingest(s, "svc", "a", H + 120, "0;;comm;old1 9\n", 0, NULL, NULL) == 0);
@@ -323,16 +355,13 @@ T_TEST(retention_deletes_exactly_old_rows)
 	T_CHECKF(strcmp(r, "comm;new 5\ncomm;old1 9\ncomm;shared 6\n") == 0, "%s", r);
 
 	/* reopen keeps everything */
-	store_close(s);
-	s = store_open(dbpath, schema);
-	T_CHECK(s != NULL);
-	if (s) {
-		r = query(s, "svc", 0, H * 2, NULL, NULL, 100);
-		T_CHECKF(strcmp(r, "comm;new 5\ncomm;old1 9\ncomm;shared 10\n") == 0, "%s", r);
-		json_t *l = store_list_commands(s, NULL, NULL, 0, 0);
-		T_CHECK(json_integer_value(json_object_get(l, "total")) == 1);
-		json_decref(l);
-	}
+	store_close(&st);
+	struct store_options o = { .schema_dir = sfx_schema() };
+	T_REQUIRE(store_open(&st, dbpath, NULL, &o) == 0);
+	s = st.samples;
+	r = query(s, "svc", 0, H * 2, NULL, NULL, 100);
+	T_CHECKF(strcmp(r, "comm;new 5\ncomm;old1 9\ncomm;shared 10\n") == 0, "%s", r);
+	T_CHECK(sql_int("SELECT count(*) FROM commands") == 1);
 	close_store(s);
 }
 
@@ -355,12 +384,12 @@ static void *hb_thread(void *arg)
 	char host[32];
 	for (int i = 0; i < HB_PER; i++) {
 		snprintf(host, sizeof(host), "t%d-h%d", t->id, i % HB_HOSTS);
-		struct store_heartbeat hb = { .hostname = host, .service_name = "conc",
-					      .now = 1000 + i };
-		struct store_command c;
-		if (store_heartbeat(t->s, &hb, &c) != 0)
+		struct ctl_heartbeat hb = { .hostname = host, .service_name = "conc",
+					    .now = 1000 + i };
+		struct ctl_command c;
+		if (t->s->control->ops->heartbeat(t->s->control, &hb, &c) != 0)
 			t->errors++;
-		store_command_release(&c);
+		ctl_command_release(&c);
 	}
 	return NULL;
 }
@@ -375,7 +404,7 @@ static void *ingest_thread(void *arg)
 		for (int k = 0; k < 200; k++)
 			if (buf_printf(&b, "0;c;comm;f%d;g%d %d\n", k % 17, k, 1 + k % 3))
 				t->errors++;
-		if (ingest(t->s, "conc", "up", H0 + u * 60, buf_cstr(&b), 0, NULL, NULL) != 0)
+		if (ingest(t->s->samples, "conc", "up", H0 + u * 60, buf_cstr(&b), 0, NULL, NULL) != 0)
 			t->errors++;
 	}
 	buf_release(&b);
@@ -390,29 +419,41 @@ static int count_cb(void *ctx, const char *stack, size_t len, uint64_t count)
 	return 0;
 }
 
+struct host_count {
+	int64_t now, window, total, active;
+};
+
+static int count_host(void *ctx, const struct ctl_host *h)
+{
+	struct host_count *c = ctx;
+
+	c->total++;
+	c->active += c->now - h->last_seen <= c->window;
+	return 0;
+}
+
 static void *query_thread(void *arg)
 {
 	struct thr *t = arg;
 	for (int i = 0; i < 30; i++) {
 		uint64_t total = 0;
-		struct store_query q = { .service = "conc", .start = H0, .end = H0 + 7200 };
-		if (store_query_stacks(t->s, &q, 10000, count_cb, &total) != 0)
+		struct smp_query q = { .service = "conc", .start = H0, .end = H0 + 7200 };
+		struct host_count hc = { .now = 2000, .window = 5000 };
+		if (t->s->samples->ops->query_stacks(t->s->samples, &q, 10000, count_cb, &total) != 0)
 			t->errors++;
-		json_t *hs = store_host_status(t->s, "conc", NULL, 2000, 5000);
-		if (!hs)
+		if (t->s->control->ops->host_status(t->s->control, "conc", NULL, count_host, &hc))
 			t->errors++;
-		json_decref(hs);
 	}
 	return NULL;
 }
 
 T_TEST(concurrency_exact_counts)
 {
-	struct store *s = open_store();
+	struct samples *s = open_store();
 	pthread_t th[HB_THREADS + 2];
 	struct thr a[HB_THREADS + 2];
 	for (int i = 0; i < HB_THREADS + 2; i++) {
-		a[i] = (struct thr){ .s = s, .id = i };
+		a[i] = (struct thr){ .s = &st, .id = i };
 		void *(*fn)(void *) = i < HB_THREADS ? hb_thread
 				      : i == HB_THREADS ? ingest_thread : query_thread;
 		T_CHECK(pthread_create(&th[i], NULL, fn, &a[i]) == 0);
@@ -423,14 +464,14 @@ T_TEST(concurrency_exact_counts)
 		errors += a[i].errors;
 	}
 	T_CHECK(errors == 0);
-	json_t *hs = store_host_status(s, "conc", NULL, 1000 + HB_PER, 10);
-	T_CHECK(json_integer_value(json_object_get(hs, "total_count")) == HB_THREADS * HB_HOSTS);
+	struct host_count hc = { .now = 1000 + HB_PER, .window = 10 };
+	T_CHECK(st.control->ops->host_status(st.control, "conc", NULL, count_host, &hc) == 0);
+	T_CHECK(hc.total == HB_THREADS * HB_HOSTS);
 	/* each host's last heartbeat was at 1000 + HB_PER - HB_HOSTS + (index) */
-	T_CHECK(json_integer_value(json_object_get(hs, "active_count")) == HB_THREADS * 10);
-	json_decref(hs);
+	T_CHECK(hc.active == HB_THREADS * 10);
 	uint64_t total = 0;
-	struct store_query q = { .service = "conc", .start = H0, .end = H0 + 7200 };
-	T_CHECK(store_query_stacks(s, &q, 10000, count_cb, &total) == 0);
+	struct smp_query q = { .service = "conc", .start = H0, .end = H0 + 7200 };
+	T_CHECK(s->ops->query_stacks(s, &q, 10000, count_cb, &total) == 0);
 	uint64_t per = 0;
 	for (int k = 0; k < 200; k++)
 		per += 1 + k % 3;
@@ -442,14 +483,13 @@ T_TEST(concurrency_exact_counts)
  * uploads before the fix). */
 T_TEST(wal_stays_bounded_under_sustained_ingest)
 {
-	struct store *s = open_store();
+	struct samples *s = open_store_opts(1u << 20);
 	struct buf text;
 	struct col_error err;
 	char path[400];
-	struct stat st;
+	struct stat sb;
 	int ok = 1;
 
-	store_set_wal_limit(s, 1u << 20);
 	buf_init(&text, 1u << 20);
 	for (int i = 0; i < 400 && ok; i++)
 		ok = buf_printf(&text, "0;;app;main;mod%d;fn%d_%d 3\n", i % 7, i, i * 31) == 0;
@@ -459,8 +499,8 @@ T_TEST(wal_stays_bounded_under_sustained_ingest)
 	T_CHECK(ok);
 	usleep(2500 * 1000);   /* two rounds of the background checkpoint */
 	snprintf(path, sizeof(path), "%s-wal", dbpath);
-	T_CHECKF(stat(path, &st) != 0 || st.st_size <= (2 << 20), "WAL is %lld bytes, bound 1 MiB",
-		 (long long)st.st_size);
+	T_CHECKF(stat(path, &sb) != 0 || sb.st_size <= (2 << 20), "WAL is %lld bytes, bound 1 MiB",
+		 (long long)sb.st_size);
 	T_CHECK(sql_int("SELECT count(*) FROM profiles") == 60);
 	buf_release(&text);
 	close_store(s);
@@ -470,7 +510,7 @@ T_TEST(wal_stays_bounded_under_sustained_ingest)
  * held it for 16 s); distinct stacks and lines per profile are bounded. */
 T_TEST(duplicates_merged_and_profile_bounds)
 {
-	struct store *s = open_store();
+	struct samples *s = open_store();
 	struct buf text;
 	struct col_error err;
 	int ok = 1;
@@ -485,13 +525,13 @@ T_TEST(duplicates_merged_and_profile_bounds)
 	T_CHECK(sql_int("SELECT stacks FROM profiles") == 2);
 
 	buf_reset(&text);
-	for (unsigned i = 0; i <= STORE_MAX_PROFILE_STACKS && ok; i++)
+	for (unsigned i = 0; i <= PROF_MAX_STACKS && ok; i++)
 		ok = buf_printf(&text, "0;;app;f%u 1\n", i) == 0;
 	T_CHECK(ok && ingest(s, "many", "h", H0, buf_cstr(&text), 0, NULL, &err) == -EINVAL);
 	T_CHECKF(strstr(err.msg, "distinct stacks") != NULL, "message: %s", err.msg);
 
 	buf_reset(&text);
-	for (unsigned i = 0; i <= STORE_MAX_PROFILE_LINES && ok; i++)
+	for (unsigned i = 0; i <= PROF_MAX_LINES && ok; i++)
 		ok = buf_puts(&text, "0;;a;b 1\n") == 0;
 	T_CHECK(ok && ingest(s, "lines", "h", H0, buf_cstr(&text), 0, NULL, &err) == -EINVAL);
 	T_CHECKF(strstr(err.msg, "lines") != NULL, "message: %s", err.msg);
@@ -500,9 +540,18 @@ T_TEST(duplicates_merged_and_profile_bounds)
 	close_store(s);
 }
 
+/* Each container as "-name" (so that "no container" shows as "-") with its samples. */
+static int container_row(void *ctx, const struct smp_container *c)
+{
+	char key[80];
+	int n = snprintf(key, sizeof(key), "-%s", c->name);
+
+	return col_agg_add(ctx, key, (size_t)n, c->samples);
+}
+
 T_TEST(containers_listed_with_samples)
 {
-	struct store *s = open_store();
+	struct samples *s = open_store();
 	struct col_error err;
 	T_CHECK(ingest(s, "ctr", "h1", H0 + 60, "0;web;app;f 5\n0;;app;g 2\n0;db;pg;q 1\n", 0, NULL,
 		       &err) == 0);
@@ -511,45 +560,27 @@ T_TEST(containers_listed_with_samples)
 
 	struct { const char *host; int64_t lo, hi; const char *want; } cases[] = {
 		/* whole range: hour tables plus both edges */
-		{ NULL, H0 - 1800, H0 + 5 * 3600 + 600, "=2 db=1 web=12" },
-		{ "h1", H0 - 1800, H0 + 5 * 3600, "=2 db=1 web=5" },
-		{ "h2", H0, H0 + 5 * 3600, "web=7" },
+		{ NULL, H0 - 1800, H0 + 5 * 3600 + 600, "- 2\n-db 1\n-web 12\n" },
+		{ "h1", H0 - 1800, H0 + 5 * 3600, "- 2\n-db 1\n-web 5\n" },
+		{ "h2", H0, H0 + 5 * 3600, "-web 7\n" },
 		{ NULL, H0 + 3600, H0 + 2 * 3600, "" },          /* nothing in that hour */
-		{ NULL, H0 + 60, H0 + 120, "=2 db=1 web=5" },  /* one minute bucket */
+		{ NULL, H0 + 60, H0 + 120, "- 2\n-db 1\n-web 5\n" },  /* one minute bucket */
 		{ "nobody", H0, H0 + 3600, "" },
 	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct store_query q = { .service = "ctr", .start = cases[i].lo, .end = cases[i].hi,
-					 .hostname = cases[i].host };
-		json_t *j = store_list_containers(s, &q), *e;
-		char got[256] = "", item[64];
-		const char *names[8];
-		json_int_t counts[8];
-		size_t n = 0, k;
-		T_CHECK(j != NULL);
-		if (!j)
-			continue;
-		json_array_foreach(json_object_get(j, "containers"), k, e) {
-			if (n < 8) {
-				names[n] = json_string_value(json_object_get(e, "name"));
-				counts[n++] = json_integer_value(json_object_get(e, "samples"));
-			}
-		}
-		/* sorted by name for a stable comparison */
-		for (size_t a = 0; a < n; a++)
-			for (size_t b = a + 1; b < n; b++)
-				if (strcmp(names[b], names[a]) < 0) {
-					const char *tn = names[a]; names[a] = names[b]; names[b] = tn;
-					json_int_t tc = counts[a]; counts[a] = counts[b]; counts[b] = tc;
-				}
-		for (size_t a = 0; a < n; a++) {
-			snprintf(item, sizeof(item), "%s%s=%lld", a ? " " : "", names[a],
-				 (long long)counts[a]);
-			strncat(got, item, sizeof(got) - strlen(got) - 1);
-		}
-		T_CHECKF(!strcmp(got, cases[i].want), "case %zu: got '%s' want '%s'", i, got,
-			 cases[i].want);
-		json_decref(j);
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct smp_query q = { .service = "ctr", .start = cases[i].lo, .end = cases[i].hi,
+				       .hostname = cases[i].host };
+		struct col_agg *a = col_agg_new(16);
+		struct buf b;
+		T_REQUIRE(a != NULL);
+		T_CHECK(s->ops->containers(s, &q, container_row, a) == 0);
+		buf_init(&b, 256);
+		/* sorted by name for a stable comparison: "name samples\n" lines */
+		T_CHECK(col_agg_write(a, &b) == 0);
+		T_CHECKF(!strcmp(buf_cstr(&b), cases[i].want), "case %zu: got '%s' want '%s'", i,
+			 buf_cstr(&b), cases[i].want);
+		buf_release(&b);
+		col_agg_free(a);
 	}
 	close_store(s);
 }

@@ -1,4 +1,4 @@
-/* store_query.c — range queries: merged stacks and metrics.
+/* sq_query.c — the sample door's range queries: merged stacks, containers, metrics, services.
  *
  * Time resolution is one minute: a query [start, end) covers the minute buckets that overlap it,
  * i.e. [floor(start, 1 min), ceil(end, 1 min)). The range is split into whole hours, read from the
@@ -14,9 +14,8 @@
 #include <string.h>
 
 #include "log.h"
-#include "store_internal.h"
+#include "sq.h"
 
-#define METRICS_MAX_ROWS 100000
 
 /* ---- an int64 -> value map for one query ---- */
 
@@ -97,15 +96,9 @@ static struct qent *qmap_get(struct qmap *m, int64_t key, bool create, bool *add
 
 /* ---- plan ---- */
 
-static int64_t floor_to(int64_t t, int64_t w)
-{
-	int64_t r = t % w;
-	return r < 0 ? t - r - w : t - r;
-}
-
 static int64_t ceil_to(int64_t t, int64_t w)
 {
-	int64_t f = floor_to(t, w);
+	int64_t f = sq_floor(t, w);
 	return f == t ? t : f + w;
 }
 
@@ -117,10 +110,10 @@ struct segment {
 /* Up to three segments covering [start, end) at minute resolution. */
 static size_t plan(int64_t start, int64_t end, struct segment seg[3])
 {
-	int64_t lo = floor_to(start, STORE_BUCKET_MIN), hi = ceil_to(end, STORE_BUCKET_MIN);
+	int64_t lo = sq_floor(start, SQ_BUCKET_MIN), hi = ceil_to(end, SQ_BUCKET_MIN);
 	if (lo >= hi)
 		return 0;
-	int64_t hlo = ceil_to(lo, STORE_BUCKET_HOUR), hhi = floor_to(hi, STORE_BUCKET_HOUR);
+	int64_t hlo = ceil_to(lo, SQ_BUCKET_HOUR), hhi = sq_floor(hi, SQ_BUCKET_HOUR);
 	if (hlo >= hhi) {
 		seg[0] = (struct segment){ false, lo, hi };
 		return 1;
@@ -166,29 +159,29 @@ struct ids {
 };
 
 /* Resolve the filter names; 1 when one of them does not exist (nothing can match). */
-static int resolve(struct store_conn *c, const struct store_query *q, struct ids *ids)
+static int resolve(struct sq_conn *c, const struct smp_query *q, struct ids *ids)
 {
-	int rc = store_name_id(c, STORE_NAME_SERVICE, q->service, &ids->service);
+	int rc = sq_name_id(c, SQ_NAME_SERVICE, q->service, &ids->service);
 	if (rc || !ids->service)
 		return rc ? rc : 1;
 	if (q->hostname) {
-		rc = store_name_id(c, STORE_NAME_HOST, q->hostname, &ids->host);
+		rc = sq_name_id(c, SQ_NAME_HOST, q->hostname, &ids->host);
 		if (rc || !ids->host)
 			return rc ? rc : 1;
 	}
 	if (q->container) {
-		rc = store_name_id(c, STORE_NAME_CONTAINER, q->container, &ids->container);
+		rc = sq_name_id(c, SQ_NAME_CONTAINER, q->container, &ids->container);
 		if (rc || !ids->container)
 			return rc ? rc : 1;
 	}
 	return 0;
 }
 
-static int sum_segment(struct store_conn *c, const struct store_query *q, const struct ids *ids,
+static int sum_segment(struct sq_conn *c, const struct smp_query *q, const struct ids *ids,
 		       const struct segment *sg, struct qmap *m, size_t max_stacks)
 {
 	const char *sql = sql_samples[q->hostname != NULL][sg->hour][q->container != NULL];
-	sqlite3_stmt *st = store_stmt(c, sql);
+	sqlite3_stmt *st = sq_stmt(c, sql);
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, ids->service);
@@ -212,19 +205,19 @@ static int sum_segment(struct store_conn *c, const struct store_query *q, const 
 		e->count += (uint64_t)sqlite3_column_int64(st, 1);
 	}
 	if (step != SQLITE_DONE)
-		rc = store_dberr(c->db, "sample scan");
+		rc = sq_dberr(c->db, "sample scan");
 out:
 	sqlite3_reset(st);
 	return rc;
 }
 
 /* Name of frame id, cached in fm. */
-static int frame_name(struct store_conn *c, struct qmap *fm, int64_t id, const char **name,
+static int frame_name(struct sq_conn *c, struct qmap *fm, int64_t id, const char **name,
 		      size_t *len)
 {
 	struct qent *e = qmap_get(fm, id, false, NULL);
 	if (!e) {
-		sqlite3_stmt *st = store_stmt(c, SQL_FRAME_NAME);
+		sqlite3_stmt *st = sq_stmt(c, SQL_FRAME_NAME);
 		if (!st)
 			return -EIO;
 		sqlite3_bind_int64(st, 1, id);
@@ -255,9 +248,9 @@ static int frame_name(struct store_conn *c, struct qmap *fm, int64_t id, const c
 }
 
 /* Text of stack id into buf (at least COL_MAX_LINE bytes); *len. */
-static int stack_text(struct store_conn *c, struct qmap *fm, int64_t id, char *buf, size_t *len)
+static int stack_text(struct sq_conn *c, struct qmap *fm, int64_t id, char *buf, size_t *len)
 {
-	sqlite3_stmt *st = store_stmt(c, SQL_STACK_FRAMES);
+	sqlite3_stmt *st = sq_stmt(c, SQL_STACK_FRAMES);
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, id);
@@ -292,18 +285,19 @@ out:
 	return rc;
 }
 
-int store_query_stacks(struct store *s, const struct store_query *q, size_t max_stacks,
-		       col_stack_fn fn, void *ctx)
+int sq_query_stacks(struct samples *smp, const struct smp_query *q, size_t max_stacks,
+		    col_stack_fn fn, void *ctx)
 {
-	if (!s || !q || !q->service || !fn)
+	if (!smp || !q || !q->service || !fn)
 		return -EINVAL;
+	struct sq *s = sq_of_smp(smp);
 	struct segment seg[3];
 	size_t nseg = plan(q->start, q->end, seg);
 	struct qmap stacks = { 0 }, frames = { 0 };
 	struct ids ids = { 0 };
 	char *buf = NULL;
-	struct store_conn *c = store_rget(s);
-	int rc = store_exec(c, "BEGIN");
+	struct sq_conn *c = sq_rget(s);
+	int rc = sq_exec(c, "BEGIN");
 	if (rc)
 		goto out_put;
 	rc = resolve(c, q, &ids);
@@ -331,9 +325,9 @@ int store_query_stacks(struct store *s, const struct store_query *q, size_t max_
 			rc = fn(ctx, buf, len, e->count);
 	}
 out:
-	store_exec(c, "COMMIT");
+	sq_exec(c, "COMMIT");
 out_put:
-	store_rput(s, c);
+	sq_rput(s, c);
 	free(buf);
 	qmap_free(&stacks);
 	qmap_free(&frames);
@@ -355,76 +349,75 @@ static const char *const sql_containers[2][2] = {
 };
 static const char SQL_CONTAINER_NAME[] = "SELECT name FROM containers WHERE id = ?1";
 
-json_t *store_list_containers(struct store *s, const struct store_query *q)
+int sq_containers(struct samples *smp, const struct smp_query *q, smp_container_fn fn, void *ctx)
 {
 	struct segment seg[3];
 	struct qmap m = { 0 };
 	struct ids ids = { 0 };
-	json_t *list = NULL, *res = NULL;
-	struct store_conn *c;
+	struct sq *s;
+	struct sq_conn *c;
 	size_t nseg;
 	int rc;
 
-	if (!s || !q || !q->service) {
-		errno = EINVAL;
-		return NULL;
-	}
+	if (!smp || !q || !q->service || !fn)
+		return -EINVAL;
+	s = sq_of_smp(smp);
 	nseg = plan(q->start, q->end, seg);
-	c = store_rget(s);
-	list = json_array();
-	if (!list || store_exec(c, "BEGIN"))
+	c = sq_rget(s);
+	rc = sq_exec(c, "BEGIN");
+	if (rc)
 		goto out_put;
-	rc = resolve(c, &(struct store_query){ .service = q->service, .hostname = q->hostname }, &ids);
-	if (rc < 0)
-		goto out;
+	rc = resolve(c, &(struct smp_query){ .service = q->service, .hostname = q->hostname }, &ids);
 	for (size_t i = 0; rc == 0 && i < nseg; i++) {
-		sqlite3_stmt *st = store_stmt(c, sql_containers[q->hostname != NULL][seg[i].hour]);
+		sqlite3_stmt *st = sq_stmt(c, sql_containers[q->hostname != NULL][seg[i].hour]);
 		int step;
-		if (!st)
+		if (!st) {
+			rc = -EIO;
 			goto out;
+		}
 		sqlite3_bind_int64(st, 1, ids.service);
 		sqlite3_bind_int64(st, 2, ids.host);
 		sqlite3_bind_int64(st, 3, seg[i].lo);
 		sqlite3_bind_int64(st, 4, seg[i].hi);
 		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 			struct qent *e = qmap_get(&m, sqlite3_column_int64(st, 0), true, NULL);
-			if (!e || m.n > STORE_MAX_CONTAINERS) {
+			if (!e || m.n > SMP_MAX_CONTAINERS) {
 				sqlite3_reset(st);
+				rc = e ? -E2BIG : -ENOMEM;
 				goto out;
 			}
 			e->count += (uint64_t)sqlite3_column_int64(st, 1);
 		}
 		sqlite3_reset(st);
 		if (step != SQLITE_DONE) {
-			store_dberr(c->db, "container scan");
+			rc = sq_dberr(c->db, "container scan");
 			goto out;
 		}
 	}
-	for (size_t i = 0; i < m.cap; i++) {
+	if (rc > 0)   /* an unknown service or host: no containers */
+		rc = 0;
+	for (size_t i = 0; !rc && i < m.cap; i++) {
 		struct qent *e = &m.e[i];
 		sqlite3_stmt *st;
 		if (!e->key)
 			continue;
-		st = store_stmt(c, SQL_CONTAINER_NAME);
-		if (!st)
+		st = sq_stmt(c, SQL_CONTAINER_NAME);
+		if (!st) {
+			rc = -EIO;
 			goto out;
+		}
 		sqlite3_bind_int64(st, 1, e->key);
 		if (sqlite3_step(st) == SQLITE_ROW)
-			json_array_append_new(list, json_pack("{s:s, s:I}", "name",
-						       (const char *)sqlite3_column_text(st, 0),
-						       "samples", (json_int_t)e->count));
+			rc = fn(ctx, &(struct smp_container){ .name = sq_text(st, 0),
+							      .samples = e->count });
 		sqlite3_reset(st);
 	}
-	res = json_pack("{s:O}", "containers", list);
 out:
-	store_exec(c, "COMMIT");
+	sq_exec(c, "COMMIT");
 out_put:
-	store_rput(s, c);
-	json_decref(list);
+	sq_rput(s, c);
 	qmap_free(&m);
-	if (!res)
-		errno = EIO;
-	return res;
+	return rc;
 }
 
 /* [hostname filter] */
@@ -439,52 +432,79 @@ static const char *const sql_metrics[2] = {
 	" ORDER BY p.start_time, h.name, p.id LIMIT ?5",
 };
 
-json_t *store_query_metrics(struct store *s, const struct store_query *q)
+struct metric_visit {
+	smp_metric_fn fn;
+	void *ctx;
+};
+
+static int metric_row(sqlite3_stmt *st, void *arg)
 {
-	if (!s || !q || !q->service) {
-		errno = EINVAL;
-		return NULL;
-	}
-	json_t *res = NULL, *list = json_array();
+	const struct metric_visit *v = arg;
+	struct smp_metric m = { .hostname = sq_text(st, 0), .time = sqlite3_column_int64(st, 1),
+				.cpu_avg = sq_real(st, 2), .mem_avg = sq_real(st, 3) };
+
+	return v->fn(v->ctx, &m);
+}
+
+int sq_metrics(struct samples *smp, const struct smp_query *q, smp_metric_fn fn, void *ctx)
+{
+	struct metric_visit v = { fn, ctx };
 	struct ids ids = { 0 };
-	struct store_conn *c = store_rget(s);
-	sqlite3_stmt *st = NULL;
-	int rc = resolve(c, q, &ids);
-	if (rc < 0 || !list)
-		goto out;
-	if (rc == 0 || (q->container && ids.service && (!q->hostname || ids.host))) {
-		/* metrics are per upload (host), not per container: a container filter is ignored */
-		st = store_stmt(c, sql_metrics[q->hostname != NULL]);
-		if (!st)
-			goto out;
-		sqlite3_bind_int64(st, 1, ids.service);
-		sqlite3_bind_int64(st, 2, ids.host);
-		sqlite3_bind_int64(st, 3, floor_to(q->start, STORE_BUCKET_MIN));
-		sqlite3_bind_int64(st, 4, ceil_to(q->end, STORE_BUCKET_MIN));
-		sqlite3_bind_int64(st, 5, METRICS_MAX_ROWS);
-		int step;
-		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-			json_t *o = json_pack("{s:o, s:o, s:o, s:o}", "hostname",
-					      store_json_col(st, 0), "time",
-					      store_json_time(sqlite3_column_int64(st, 1)),
-					      "cpu_avg", store_json_col(st, 2), "mem_avg",
-					      store_json_col(st, 3));
-			if (!o)
-				goto out;
-			json_array_append_new(list, o);
+	struct sq *s;
+	struct sq_conn *c;
+	sqlite3_stmt *st;
+	int rc;
+
+	if (!smp || !q || !q->service || !fn)
+		return -EINVAL;
+	s = sq_of_smp(smp);
+	c = sq_rget(s);
+	rc = resolve(c, q, &ids);
+	/* metrics are per upload (host), not per container: a container filter is ignored */
+	if (rc == 0 || (rc > 0 && q->container && ids.service && (!q->hostname || ids.host))) {
+		st = sq_stmt(c, sql_metrics[q->hostname != NULL]);
+		if (st) {
+			sqlite3_bind_int64(st, 1, ids.service);
+			sqlite3_bind_int64(st, 2, ids.host);
+			sqlite3_bind_int64(st, 3, sq_floor(q->start, SQ_BUCKET_MIN));
+			sqlite3_bind_int64(st, 4, ceil_to(q->end, SQ_BUCKET_MIN));
+			sqlite3_bind_int64(st, 5, SMP_MAX_METRICS);
 		}
-		if (step != SQLITE_DONE) {
-			store_dberr(c->db, "metrics");
-			goto out;
-		}
+		rc = sq_rows(c, st, metric_row, &v, "metrics");
 	}
-	res = json_pack("{s:O}", "metrics", list);
-out:
-	if (st)
-		sqlite3_reset(st);
-	store_rput(s, c);
-	json_decref(list);
-	if (!res)
-		errno = EIO;
-	return res;
+	sq_rput(s, c);
+	return rc > 0 ? 0 : rc;
+}
+
+static const char SQL_SERVICES[] =
+	"SELECT name, last_profile FROM services ORDER BY name LIMIT 100000";
+
+struct service_visit {
+	smp_service_fn fn;
+	void *ctx;
+};
+
+static int service_row(sqlite3_stmt *st, void *arg)
+{
+	const struct service_visit *v = arg;
+	struct smp_service sv = { .service_name = sq_text(st, 0),
+				  .last_profile = sqlite3_column_int64(st, 1) };
+
+	return v->fn(v->ctx, &sv);
+}
+
+int sq_services(struct samples *smp, smp_service_fn fn, void *ctx)
+{
+	struct service_visit v = { fn, ctx };
+	struct sq *s;
+	struct sq_conn *c;
+	int rc;
+
+	if (!smp || !fn)
+		return -EINVAL;
+	s = sq_of_smp(smp);
+	c = sq_rget(s);
+	rc = sq_rows(c, sq_stmt(c, SQL_SERVICES), service_row, &v, "services");
+	sq_rput(s, c);
+	return rc;
 }

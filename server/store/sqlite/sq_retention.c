@@ -1,4 +1,4 @@
-/* store_retention.c — deleting old data in small transactions.
+/* sq_retention.c — deleting old data in small transactions, for both doors.
  *
  * The cutoff is rounded down to a whole hour so the minute and hour tables always cover the same
  * time span. Old uploads are found through profiles (indexed by start time) in batches; each
@@ -9,7 +9,7 @@
 #include <errno.h>
 
 #include "log.h"
-#include "store_internal.h"
+#include "sq.h"
 
 #define BATCH_PROFILES 200
 #define BATCH_ROWS     2000
@@ -38,16 +38,10 @@ static const char SQL_DEL_REQUESTS[] =
 	" WHERE q.created_at < ?1 AND NOT EXISTS (SELECT 1 FROM commands c"
 	" WHERE c.request_id = q.request_id) LIMIT ?2)";
 
-static int64_t floor_to(int64_t t, int64_t w)
-{
-	int64_t r = t % w;
-	return r < 0 ? t - r - w : t - r;
-}
-
-static int del_bucket(struct store_conn *c, const char *sql, int64_t svc, int64_t host,
+static int del_bucket(struct sq_conn *c, const char *sql, int64_t svc, int64_t host,
 		      int64_t bucket, int64_t *changes)
 {
-	sqlite3_stmt *st = store_stmt(c, sql);
+	sqlite3_stmt *st = sq_stmt(c, sql);
 	if (!st)
 		return -EIO;
 	sqlite3_bind_int64(st, 1, svc);
@@ -56,23 +50,23 @@ static int del_bucket(struct store_conn *c, const char *sql, int64_t svc, int64_
 	int step = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (step != SQLITE_DONE)
-		return store_dberr(c->db, "retention delete");
+		return sq_dberr(c->db, "retention delete");
 	if (changes)
 		*changes += sqlite3_changes(c->db);
 	return 0;
 }
 
 /* One batch of old uploads. *done when there were none left. */
-static int profiles_batch(struct store *s, int64_t cutoff, int64_t *deleted, bool *done)
+static int profiles_batch(struct sq *s, int64_t cutoff, int64_t *deleted, bool *done)
 {
 	int64_t ids[BATCH_PROFILES][4];
 	size_t n = 0;
-	struct store_conn *c = store_wlock(s);
-	int rc = store_begin(c);
+	struct sq_conn *c = sq_wlock(s);
+	int rc = sq_begin(c);
 	if (rc)
 		goto out;
 	rc = -EIO;
-	sqlite3_stmt *st = store_stmt(c, SQL_OLD_PROFILES);
+	sqlite3_stmt *st = sq_stmt(c, SQL_OLD_PROFILES);
 	if (!st)
 		goto out;
 	sqlite3_bind_int64(st, 1, cutoff);
@@ -88,43 +82,43 @@ static int profiles_batch(struct store *s, int64_t cutoff, int64_t *deleted, boo
 	int64_t samples = 0;
 	for (size_t i = 0; i < n; i++) {
 		int64_t svc = ids[i][1], host = ids[i][2];
-		int64_t bm = floor_to(ids[i][3], STORE_BUCKET_MIN);
-		int64_t bh = floor_to(ids[i][3], STORE_BUCKET_HOUR);
+		int64_t bm = sq_floor(ids[i][3], SQ_BUCKET_MIN);
+		int64_t bh = sq_floor(ids[i][3], SQ_BUCKET_HOUR);
 		if ((rc = del_bucket(c, SQL_DEL_HOST_M, svc, host, bm, &samples)) ||
 		    (rc = del_bucket(c, SQL_DEL_HOST_H, svc, host, bh, NULL)) ||
 		    (rc = del_bucket(c, SQL_DEL_SVC_M, svc, host, bm, NULL)) ||
 		    (rc = del_bucket(c, SQL_DEL_SVC_H, svc, host, bh, NULL)))
 			goto out;
 		rc = -EIO;
-		st = store_stmt(c, SQL_DEL_PROFILE);
+		st = sq_stmt(c, SQL_DEL_PROFILE);
 		if (!st)
 			goto out;
 		sqlite3_bind_int64(st, 1, ids[i][0]);
 		step = sqlite3_step(st);
 		sqlite3_reset(st);
 		if (step != SQLITE_DONE) {
-			rc = store_dberr(c->db, "retention delete profile");
+			rc = sq_dberr(c->db, "retention delete profile");
 			goto out;
 		}
 	}
-	rc = store_commit(c);
+	rc = sq_commit(c);
 	if (!rc)
 		*deleted += samples;
 out:
 	if (rc)
-		store_rollback(s);
-	store_wunlock(s);
+		sq_rollback(s);
+	sq_wunlock(s);
 	return rc;
 }
 
 /* Repeat a batched DELETE until it deletes nothing. Empties the ingest caches when
  * clear_caches (ids of deleted stacks/frames must not be handed out again). */
-static int delete_batches(struct store *s, const char *sql, int64_t cutoff, bool clear_caches)
+static int delete_batches(struct sq *s, const char *sql, int64_t cutoff, bool clear_caches)
 {
 	for (;;) {
-		struct store_conn *c = store_wlock(s);
+		struct sq_conn *c = sq_wlock(s);
 		int rc = -EIO, changes = 0;
-		sqlite3_stmt *st = store_stmt(c, sql);
+		sqlite3_stmt *st = sq_stmt(c, sql);
 		if (st) {
 			sqlite3_bind_int64(st, 1, cutoff);
 			sqlite3_bind_int64(st, 2, BATCH_ROWS);
@@ -134,24 +128,25 @@ static int delete_batches(struct store *s, const char *sql, int64_t cutoff, bool
 				rc = 0;
 				changes = sqlite3_changes(c->db);
 			} else {
-				rc = store_dberr(c->db, "retention batch");
+				rc = sq_dberr(c->db, "retention batch");
 			}
 		}
 		if (clear_caches && changes) {
-			store_kv_clear(&s->frames);
-			store_kv_clear(&s->stacks);
+			sq_kv_clear(&s->frames);
+			sq_kv_clear(&s->stacks);
 		}
-		store_wunlock(s);
+		sq_wunlock(s);
 		if (rc || changes == 0)
 			return rc;
 	}
 }
 
-int64_t store_delete_before(struct store *s, int64_t cutoff)
+int64_t sq_smp_delete_before(struct samples *smp, int64_t cutoff)
 {
-	if (!s)
+	if (!smp)
 		return -EINVAL;
-	int64_t hcut = floor_to(cutoff, STORE_BUCKET_HOUR), deleted = 0;
+	struct sq *s = sq_of_smp(smp);
+	int64_t hcut = sq_floor(cutoff, SQ_BUCKET_HOUR), deleted = 0;
 	bool done = false;
 	int rc = 0;
 	while (!done && !rc)
@@ -160,14 +155,21 @@ int64_t store_delete_before(struct store *s, int64_t cutoff)
 		rc = delete_batches(s, SQL_DEL_STACKS, hcut, true);
 	if (!rc)
 		rc = delete_batches(s, SQL_DEL_FRAMES, hcut, true);
-	if (!rc)
-		rc = delete_batches(s, SQL_DEL_COMMANDS, cutoff, false);
-	if (!rc)
-		rc = delete_batches(s, SQL_DEL_REQUESTS, cutoff, false);
 	if (rc)
 		return rc;
 	if (deleted)
 		log_info("store: retention deleted %lld sample rows before %lld",
 			 (long long)deleted, (long long)hcut);
 	return deleted;
+}
+
+int sq_ctl_delete_before(struct control *ctl, int64_t cutoff)
+{
+	if (!ctl)
+		return -EINVAL;
+	struct sq *s = sq_of_ctl(ctl);
+	int rc = delete_batches(s, SQL_DEL_COMMANDS, cutoff, false);
+	if (!rc)
+		rc = delete_batches(s, SQL_DEL_REQUESTS, cutoff, false);
+	return rc;
 }
