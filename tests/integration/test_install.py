@@ -192,6 +192,8 @@ class Workloads:
       fpcap_del    another user's program whose file was deleted   -> CAP_CHECKPOINT_RESTORE
       fpcap_root   root's program with every capability   -> CAP_SYS_PTRACE even for one uid
       python3.11   another user's Python, read with process_vm_readv (--python-mode pyspy)
+      dd           a process that lives in the kernel (zeroes copied to /dev/null), so that
+                   every run has kernel samples to name, however quiet the machine
     """
 
     def __init__(self, s):
@@ -224,6 +226,8 @@ class Workloads:
         if self.python:
             s.spawn(nobody + [priv + "/" + self.python, priv + "/split.py", "3600"],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        s.spawn(nobody + ["dd", "if=/dev/zero", "of=/dev/null", "bs=1M"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1)
 
     def stop(self):
